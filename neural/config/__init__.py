@@ -1,0 +1,1 @@
+"""Typed, declarative arguments shared by layers, losses, optimizers, schedules and sections."""

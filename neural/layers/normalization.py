@@ -1,0 +1,1 @@
+"""normalization layers (to be filled in)."""

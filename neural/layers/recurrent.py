@@ -1,0 +1,1 @@
+"""recurrent layers (to be filled in)."""

@@ -1,0 +1,1 @@
+"""regularization layers (to be filled in)."""

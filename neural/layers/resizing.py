@@ -1,0 +1,1 @@
+"""resizing layers (to be filled in)."""

@@ -1,0 +1,1 @@
+"""structure layers (to be filled in)."""
