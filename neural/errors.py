@@ -109,11 +109,15 @@ def raise_collected(errors: Sequence[NeuralError]) -> None:
 def suggest(name: str, candidates: Iterable[str], *, limit: int = 1) -> list[str]:
     """Near-miss candidates for `name`, closest first (case-insensitive, then fuzzy)."""
     pool = list(dict.fromkeys(candidates))
-    lowered = {c.lower(): c for c in pool}
+    lowered: dict[str, str] = {}
+    for c in pool:
+        lowered.setdefault(c.lower(), c)
     exact_case = lowered.get(name.lower())
     if exact_case is not None and exact_case != name:
         return [exact_case]
-    squashed = {c.lower().replace("_", ""): c for c in pool}
+    squashed: dict[str, str] = {}
+    for c in pool:
+        squashed.setdefault(c.lower().replace("_", ""), c)
     squashed_hit = squashed.get(name.lower().replace("_", ""))
     if squashed_hit is not None and squashed_hit != name:
         return [squashed_hit]

@@ -80,7 +80,7 @@ class HpoSpace:
         if self.type == "range" and (self.step is not None or self.is_integer):
             assert self.low is not None and self.high is not None
             step = self.step if self.step is not None else 1
-            count = int(round((self.high - self.low) / step + 1e-9)) + 1
+            count = round((self.high - self.low) / step + 1e-9) + 1
             if count > limit:
                 return None
             if self.is_integer:

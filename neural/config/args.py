@@ -129,8 +129,11 @@ class Choice(ArgType):
 
     options: tuple[str, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)
+    what: str = ""
 
     def describe(self) -> str:
+        if self.what:
+            return self.what
         shown = ", ".join(f'"{o}"' for o in self.options[:12])
         more = ", ..." if len(self.options) > 12 else ""
         return f"one of {shown}{more}"
@@ -411,17 +414,17 @@ def bind(
         values[arg.name] = convert_value(owner, arg, value, vspan)
         seen_at[arg.name] = vspan
     for name, value, vspan in named:
-        arg = find_arg(schema, name)
-        if arg is None:
+        found = find_arg(schema, name)
+        if found is None:
             raise NameResolutionError(
                 f"`{owner}` has no {what} `{name}`",
                 vspan,
                 hint=did_you_mean(name, schema_names(schema)) or _known(schema, what),
             )
-        if arg.name in seen_at:
-            raise InvalidValueError(f"`{owner}` {what} `{arg.name}` is given twice", vspan)
-        values[arg.name] = convert_value(owner, arg, value, vspan)
-        seen_at[arg.name] = vspan
+        if found.name in seen_at:
+            raise InvalidValueError(f"`{owner}` {what} `{found.name}` is given twice", vspan)
+        values[found.name] = convert_value(owner, found, value, vspan)
+        seen_at[found.name] = vspan
     for arg in schema:
         if arg.name not in values:
             if arg.required:

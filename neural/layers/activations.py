@@ -41,7 +41,7 @@ ACTIVATION_ALIASES: dict[str, str] = {
     "logsoftmax": "log_softmax",
     "exp": "exponential",
 }
-ACTIVATION = Optional_(Choice(ACTIVATION_NAMES, ACTIVATION_ALIASES))
+ACTIVATION = Optional_(Choice(ACTIVATION_NAMES, ACTIVATION_ALIASES, what="an activation name (relu, gelu, tanh, softmax, ...)"))
 LEAKY_RELU_SLOPE = 0.01
 PRELU_INIT = 0.25
 

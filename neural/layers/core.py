@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from neural.config.args import Arg, Bool, Config, Int, IntSeq, Optional_
 from neural.errors import InvalidValueError
@@ -17,7 +18,7 @@ class Dense(LayerSpec):
     """Fully connected layer on the last axis: (..., in) -> (..., units)."""
 
     kind = "Dense"
-    aliases = ("Linear",)
+    aliases: ClassVar[tuple[str, ...]] = ("Linear",)
     family = "core"
     schema = (
         Arg("units", Int(min=1), positional=True, aliases=("out_features",), doc="output features"),
@@ -50,7 +51,7 @@ class Output(Dense):
     """A Dense layer that ends the network: `Output(10, "softmax")`."""
 
     kind = "Output"
-    aliases = ()
+    aliases: ClassVar[tuple[str, ...]] = ()
     terminal = True
 
 

@@ -112,7 +112,7 @@ class Dot(LayerSpec):
         ia, ib = self._axes(cfg, a, b)
         ok, _ = _common_dim(a[ia], b[ib])
         if not ok:
-            raise self.fail(f"inputs of equal size on the contracted axes", f"{fmt_shape(a)} and {fmt_shape(b)}")
+            raise self.fail("inputs of equal size on the contracted axes", f"{fmt_shape(a)} and {fmt_shape(b)}")
         out = tuple(d for i, d in enumerate(a) if i != ia) + tuple(d for i, d in enumerate(b) if i != ib)
         return out or (1,)
 

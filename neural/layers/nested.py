@@ -45,7 +45,8 @@ def nested_layer_type(what: str, allowed: Callable[[LayerSpec], bool]) -> Custom
         spec = lookup(value.func)
         if spec is None or not allowed(spec):
             candidates = [s.kind for s in all_specs() if allowed(s)]
-            raise ArgTypeError(what, detail=did_you_mean(value.func, candidates) or "allowed: " + ", ".join(candidates))
+            shown = ", ".join(candidates[:8]) + (", ..." if len(candidates) > 8 else "")
+            raise ArgTypeError(what, detail=did_you_mean(value.func, candidates) or f"for example: {shown}")
         config = bind(spec.kind, spec.schema, value.args, value.kwargs, value.span)
         return NestedLayer(spec.kind, spec.check_config(config), value.span)
 

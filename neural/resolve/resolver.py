@@ -309,6 +309,8 @@ class NetworkBuilder:
         self, what: str, value: Any, span: Span, table: dict[str, ComponentSpec], specs: Sequence[ComponentSpec]
     ) -> Component:
         value = self._compat_call_string(value, span)
+        args: tuple[tuple[Any, Span], ...]
+        kwargs: tuple[tuple[str, Any, Span], ...]
         if isinstance(value, (str, SymbolValue)):
             name, args, kwargs, name_span = str(value), (), (), span
         elif isinstance(value, CallValue):
@@ -347,11 +349,11 @@ class NetworkBuilder:
         assert isinstance(entry, ast.KeyValue)
         found: list[Component] = []
         for expr in entry.values:
-            self.hpo.label = "metrics"
-            value = self.evaluator.eval(expr, {})
-            items = value if isinstance(value, (list, tuple)) else [value]
+            items = expr.items if isinstance(expr, (ast.ListExpr, ast.TupleExpr)) else (expr,)
             for item in items:
-                found.append(self._bind_component("metric", item, expr.span, METRIC_TABLE, METRICS))
+                self.hpo.label = "metrics"
+                value = self.evaluator.eval(item, {})
+                found.append(self._bind_component("metric", value, item.span, METRIC_TABLE, METRICS))
         return found
 
     def _keyed_block(self, section: str, entry: ast.KeyValue | ast.Statement | None, schema: Sequence[Arg]) -> Config:
@@ -418,7 +420,7 @@ class NetworkBuilder:
         device = self._device(stmt, frame)
         out: Flow | None = inputs
         current = inputs
-        for copy in range(copies):
+        for _ in range(copies):
             out = self._once(stmt, current, frame, device, name_output=copies == 1)
             if stmt.inputs is not None and len(stmt.inputs) > 1 and current is not None:
                 current = (*out[:1], *current[1:]) if len(out) == 1 else out

@@ -8,12 +8,12 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from neural.errors import NeuralError, NeuralSyntaxError
+from neural.errors import NeuralError, NeuralSyntaxError, raise_collected
 from neural.source import SourceFile, Span
 from neural.syntax import ast
 
@@ -62,6 +62,11 @@ def unescape(raw: str, span: Span) -> str:
     return "".join(out)
 
 
+def _offset(source: SourceFile, line: int, column: int) -> int:
+    """Character offset of a 1-based (line, column)."""
+    return source._line_starts[line - 1] + column - 1 if 1 <= line <= len(source._line_starts) else len(source.text)
+
+
 def expr_span(node: Any) -> Span:
     span: Span = node.span
     return span
@@ -92,7 +97,7 @@ class _ToAst(Transformer[Token, Any]):
     def call(self, c: list[Any]) -> ast.Call:
         func_span = self._span(c[0])
         args, end = c[1]
-        return ast.Call(str(c[0]), args, join_spans(func_span, end), func_span)
+        return ast.Call(str(c[0]), args, join_spans(func_span, end if end is not None else func_span), func_span)
 
     def call_args(self, c: list[Any]) -> tuple[tuple[ast.Argument, ...], Span]:
         args = tuple(a for a in c if a is not None)
@@ -109,15 +114,27 @@ class _ToAst(Transformer[Token, Any]):
     def _seq(self, c: list[Any]) -> tuple[Any, ...]:
         return tuple(x for x in c if x is not None)
 
+    def _bracketed(self, items: tuple[Any, ...], opener: str, closer: str) -> Span:
+        """The span of `(a, b)` / `[a, b]` including the brackets (which the grammar drops)."""
+        if not items:
+            return Span(self.source, 1, 1, 1, 1)
+        first, last = expr_span(items[0]), expr_span(items[-1])
+        text = self.source.text
+        start = _offset(self.source, first.line, first.column)
+        end = _offset(self.source, last.end_line, last.end_column)
+        open_at = text.rfind(opener, 0, start)
+        close_at = text.find(closer, end)
+        line, col = self.source.position(open_at) if open_at >= 0 else (first.line, first.column)
+        end_line, end_col = self.source.position(close_at + 1) if close_at >= 0 else (last.end_line, last.end_column)
+        return Span(self.source, line, col, end_line, end_col)
+
     def tuple_lit(self, c: list[Any]) -> ast.TupleExpr | ast.Literal:
         items = self._seq(c)
-        span = join_spans(expr_span(items[0]), expr_span(items[-1])) if items else Span(self.source, 0, 0, 0, 0)
-        return ast.TupleExpr(items, span)
+        return ast.TupleExpr(items, self._bracketed(items, "(", ")"))
 
     def list_lit(self, c: list[Any]) -> ast.ListExpr:
         items = self._seq(c)
-        span = join_spans(expr_span(items[0]), expr_span(items[-1])) if items else Span(self.source, 0, 0, 0, 0)
-        return ast.ListExpr(items, span)
+        return ast.ListExpr(items, self._bracketed(items, "[", "]"))
 
     def _binop(self, op: str, c: list[Any]) -> ast.BinOp:
         return ast.BinOp(op, c[0], c[1], join_spans(expr_span(c[0]), expr_span(c[1])))
@@ -141,10 +158,11 @@ class _ToAst(Transformer[Token, Any]):
         return self._binop("%", c)
 
     def neg(self, c: list[Any]) -> ast.Expr:
-        operand = c[0]
+        operand = c[1]
+        span = join_spans(self._span(c[0]), expr_span(operand))
         if isinstance(operand, ast.Literal) and isinstance(operand.value, (int, float)):
-            return ast.Literal(-operand.value, operand.span)
-        return ast.UnaryOp("-", operand, expr_span(operand))
+            return ast.Literal(-operand.value, span)
+        return ast.UnaryOp("-", operand, span)
 
     def pos(self, c: list[Any]) -> ast.Expr:
         return c[0]  # type: ignore[no-any-return]
@@ -253,18 +271,38 @@ def _parser() -> Lark:
     )
 
 
+MAX_SYNTAX_ERRORS = 20
+
+
 def parse_source(source: SourceFile) -> ast.Module:
-    """Parse one file's text into a `Module`; syntax errors become `NeuralSyntaxError` with a span."""
+    """Parse one file's text into a `Module`.
+
+    Syntax errors become `NeuralSyntaxError`s with spans. After an unexpected token the parser
+    skips it and goes on, so independent mistakes on different lines are reported together.
+    """
+    found: list[UnexpectedInput] = []
+
+    def recover(exc: UnexpectedInput) -> bool:
+        if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
+            return False
+        if not found or found[-1].line != exc.line:
+            found.append(exc)
+        return len(found) < MAX_SYNTAX_ERRORS
+
     with _LOCK:
         _TRANSFORMER.source = source
+        items: list[ast.Item] = []
         try:
-            items = _parser().parse(source.text, start="start")
+            items = cast(list[ast.Item], _parser().parse(source.text, start="start", on_error=recover))
         except UnexpectedInput as exc:
-            raise syntax_error(source, exc) from None
+            if not found or exc.line != found[-1].line:
+                found.append(exc)
         except VisitError as exc:
             if isinstance(exc.orig_exc, NeuralError):
                 raise exc.orig_exc from None
             raise
+    if found:
+        raise_collected([syntax_error(source, exc) for exc in found])
     return ast.Module(tuple(items), source.path)
 
 
@@ -273,7 +311,7 @@ def parse_expression(source: SourceFile) -> ast.Expr:
     with _LOCK:
         _TRANSFORMER.source = source
         try:
-            result: ast.Expr = _parser().parse(source.text, start="expr")
+            result = cast(ast.Expr, _parser().parse(source.text, start="expr"))
         except UnexpectedInput as exc:
             raise syntax_error(source, exc) from None
         except VisitError as exc:
@@ -384,7 +422,8 @@ def syntax_error(source: SourceFile, exc: UnexpectedInput) -> NeuralSyntaxError:
         return NeuralSyntaxError(f"unexpected end of file; expected {expected}", Span(source, line, col, line, col))
     if isinstance(exc, UnexpectedCharacters):
         line, col = exc.line, exc.column
-        ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else "?"
+        pos = exc.pos_in_stream if exc.pos_in_stream is not None else len(source.text)
+        ch = source.text[pos] if pos < len(source.text) else "?"
         span = Span(source, line, col, line, col + 1)
         if ch in "\"'":
             return NeuralSyntaxError("unterminated string", span, hint=f"close it with {ch} on the same line")
@@ -404,11 +443,25 @@ def syntax_error(source: SourceFile, exc: UnexpectedInput) -> NeuralSyntaxError:
     if text in KEYWORDS and tok.type != "NAME":
         hint = f"`{text}` is a keyword and cannot be used as a name here"
     expected = describe_expected(set(exc.expected))
+    hint = hint or _missing_closer_hint(source, tok, set(exc.expected))
     what = f"`{text}`" if tok.type not in ("STRING",) else f"string {text}"
     if tok.type == "NAME" and "COLON" in exc.expected and "EQUAL" in exc.expected:
         hint = hint or "separate a section key from its value with `:`"
-    if text == "=" and "COLON" in exc.expected:
+    if text == "=" and source.text[: tok.start_pos or 0].rstrip().endswith("layers"):
+        hint = "`layers` is a keyword; choose another name"
+    elif text == "=" and "COLON" in exc.expected:
         hint = "use `:` for section keys, e.g. `epochs: 10`"
     if text == ":" and "EQUAL" in exc.expected:
         hint = "use `=` to name a layer output, e.g. `x = Dense(64)`"
     return NeuralSyntaxError(f"unexpected {what}; expected {expected}", span, hint=hint)
+
+
+def _missing_closer_hint(source: SourceFile, tok: Token, expected: set[str]) -> str | None:
+    """When a closing bracket was expected and the token starts a new line, the closer is missing."""
+    closers = [c for name, c in (("RPAR", ")"), ("RSQB", "]"), ("RBRACE", "}")) if name in expected]
+    line = (tok.line or 1) - 1
+    if not closers or tok.column is None or source.line_text(tok.line or 1)[: tok.column - 1].strip():
+        return None
+    while line >= 1 and (not source.line_text(line).strip() or source.line_text(line).lstrip().startswith("#")):
+        line -= 1
+    return f"is a `{closers[0]}` missing at the end of line {line}?" if line >= 1 else None

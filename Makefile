@@ -1,0 +1,48 @@
+# Set-up and the two everyday commands. Everything runs from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# A CPU build of PyTorch; installed before anything else so that no CUDA build gets pulled in.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test lint typecheck pytest docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Core install (+ datasets): parsing, checking, code generation and the NumPy runtime, no framework.
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[datasets]'
+	touch $@
+
+# Everything: all frameworks and the development tools.
+$(VENV)/.all: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e '.[all]'
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/neural check examples/digits_cnn.neural
+	$(BIN)/neural summary examples/digits_cnn.neural
+
+test: $(VENV)/.all lint typecheck pytest
+
+lint: $(VENV)/.all
+	$(BIN)/ruff check neural tests benchmarks
+	$(BIN)/ruff format --check neural tests benchmarks
+
+typecheck: $(VENV)/.all
+	$(BIN)/mypy
+
+pytest: $(VENV)/.all
+	$(BIN)/pytest -q
+
+docs: $(VENV)/.core
+	$(BIN)/python -m neural.docs
+
+bench: $(VENV)/.all
+	$(BIN)/python benchmarks/bench_frontend.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
