@@ -155,54 +155,50 @@ class SpatialLayer(LayerSpec):
         return {1: "(steps,)", 2: "(height, width)", 3: "(depth, height, width)"}[self.rank]
 
 
-def _conv_schema(rank: int, *, causal: bool, transposed: bool = False) -> tuple[Arg, ...]:
+def _padding_arg(rank: int, *, causal: bool) -> Arg:
+    words = '"valid", "same" (TensorFlow rule)' + (', "causal"' if causal else "")
+    return Arg(
+        "padding", SpatialPadding(rank, causal=causal), "valid", doc=f"{words} or explicit (before, after) pairs"
+    )
+
+
+def _window_args(rank: int, *, causal: bool) -> list[Arg]:
+    """strides, padding and dilation_rate, shared by every convolution kind."""
     ones = (1,) * rank
-    args = [
+    return [
+        Arg("strides", IntTuple(rank), ones, aliases=("stride",), doc="step of the window"),
+        _padding_arg(rank, causal=causal),
+        Arg("dilation_rate", IntTuple(rank), ones, aliases=("dilation",), doc="spacing between kernel taps"),
+    ]
+
+
+def _conv_schema(rank: int, *, causal: bool, transposed: bool = False) -> tuple[Arg, ...]:
+    output_padding = Arg(
+        "output_padding",
+        Optional_(IntTuple(rank, min=0)),
+        None,
+        doc="size added after the last position; below the stride or the dilation (none: Keras rule)",
+    )
+    return (
         Arg("filters", Int(min=1), positional=True, aliases=("out_channels",), doc="output channels"),
         Arg("kernel_size", IntTuple(rank), positional=True, doc="window size, an int or one per spatial axis"),
         activation_arg(),
-        Arg("strides", IntTuple(rank), ones, aliases=("stride",), doc="step of the window"),
-        Arg(
-            "padding",
-            SpatialPadding(rank, causal=causal),
-            "valid",
-            doc='"valid", "same" (TensorFlow rule)' + (', "causal"' if causal else "") + " or explicit (before, after) pairs",
-        ),
-    ]
-    if transposed:
-        args.append(
-            Arg(
-                "output_padding",
-                Optional_(IntTuple(rank, min=0)),
-                None,
-                doc="extra size added after the last position (none: Keras default)",
-            )
-        )
-    args += [
-        Arg("dilation_rate", IntTuple(rank), ones, aliases=("dilation",), doc="spacing between kernel taps"),
+        *_window_args(rank, causal=causal),
+        *((output_padding,) if transposed else ()),
         Arg("groups", Int(min=1), 1, doc="channel groups; divides input channels and filters"),
         Arg("use_bias", Bool(), True, aliases=("bias",), doc="add a learned bias per output channel"),
-    ]
-    return tuple(args)
+    )
 
 
 def _depthwise_schema(rank: int, *, separable: bool) -> tuple[Arg, ...]:
-    ones = (1,) * rank
-    head = [Arg("filters", Int(min=1), positional=True, doc="output channels of the pointwise convolution")] if separable else []
+    filters = Arg("filters", Int(min=1), positional=True, doc="output channels of the pointwise convolution")
     return (
-        *head,
+        *((filters,) if separable else ()),
         Arg("kernel_size", IntTuple(rank), positional=True, doc="depthwise window size"),
         activation_arg(),
-        Arg("strides", IntTuple(rank), ones, aliases=("stride",), doc="step of the depthwise window"),
-        Arg(
-            "padding",
-            SpatialPadding(rank, causal=rank == 1),
-            "valid",
-            doc='"valid", "same" (TensorFlow rule)' + (', "causal"' if rank == 1 else "") + " or explicit (before, after) pairs",
-        ),
-        Arg("dilation_rate", IntTuple(rank), ones, aliases=("dilation",), doc="spacing between kernel taps"),
+        *_window_args(rank, causal=rank == 1),
         Arg("depth_multiplier", Int(min=1), 1, doc="depthwise output channels per input channel"),
-        Arg("use_bias", Bool(), True, aliases=("bias",), doc="add a learned bias" + (" (pointwise)" if separable else "")),
+        Arg("use_bias", Bool(), True, aliases=("bias",), doc="add a learned bias" + (" (pointwise)" * separable)),
     )
 
 
@@ -238,16 +234,13 @@ class _Conv(_WindowedConv):
     )
 
     def check_config(self, cfg: Config) -> Config:
-        if cfg.filters % cfg.groups:
-            raise InvalidValueError(
-                f"`{self.kind}` argument `groups` must divide filters={cfg.filters}; received {cfg.groups}"
-            )
+        _check_filter_groups(self, cfg)
         return cfg
 
     def output_shape(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Outputs:
         shape = inputs[0]
         spatial, channels = self.split_input(shape, ctx)
-        _check_groups(self, cfg, channels, shape)
+        _check_channel_groups(self, cfg, channels, shape)
         return ctx.join(self.out_spatial(cfg, shape, spatial), cfg.filters)
 
     def weights(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Mapping[str, Weight]:
@@ -265,7 +258,14 @@ class _Conv(_WindowedConv):
         return mul(self.kernel_volume(cfg), channels // cfg.groups, cfg.filters, *out_spatial)
 
 
-def _check_groups(spec: LayerSpec, cfg: Config, channels: Dim, shape: Shape) -> None:
+def _check_filter_groups(spec: LayerSpec, cfg: Config) -> None:
+    if cfg.filters % cfg.groups:
+        raise InvalidValueError(
+            f"`{spec.kind}` argument `groups` must divide filters={cfg.filters}; received {cfg.groups}"
+        )
+
+
+def _check_channel_groups(spec: LayerSpec, cfg: Config, channels: Dim, shape: Shape) -> None:
     if channels is not None and channels % cfg.groups:
         raise spec.fail(f"input channels divisible by groups={cfg.groups}", shape)
 
@@ -313,24 +313,20 @@ class _ConvTranspose(SpatialLayer):
     )
 
     def check_config(self, cfg: Config) -> Config:
-        if cfg.filters % cfg.groups:
+        _check_filter_groups(self, cfg)
+        ops = cfg.output_padding or ()
+        if any(op >= max(s, d) for op, s, d in zip(ops, cfg.strides, cfg.dilation_rate)):
             raise InvalidValueError(
-                f"`{self.kind}` argument `groups` must divide filters={cfg.filters}; received {cfg.groups}"
+                f"`{self.kind}` argument `output_padding` must be smaller than the stride or the dilation on every "
+                f"axis (strides={fmt_shape(cfg.strides)}, dilation_rate={fmt_shape(cfg.dilation_rate)}); "
+                f"received {fmt_shape(ops)}"
             )
-        if cfg.output_padding is not None:
-            for op, s, d in zip(cfg.output_padding, cfg.strides, cfg.dilation_rate):
-                if op >= max(s, d):
-                    raise InvalidValueError(
-                        f"`{self.kind}` argument `output_padding` must be smaller than the stride or the dilation "
-                        f"on every axis (strides={fmt_shape(cfg.strides)}, dilation_rate={fmt_shape(cfg.dilation_rate)}); "
-                        f"received {fmt_shape(cfg.output_padding)}"
-                    )
         return cfg
 
     def output_shape(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Outputs:
         shape = inputs[0]
         spatial, channels = self.split_input(shape, ctx)
-        _check_groups(self, cfg, channels, shape)
+        _check_channel_groups(self, cfg, channels, shape)
         ops = cfg.output_padding or (None,) * self.rank
         out = tuple(
             conv_transpose_length(n, k, s, d, axis_padding(cfg.padding, i), op)

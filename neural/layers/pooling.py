@@ -38,7 +38,14 @@ def pool_length(length: Dim, pool: int, stride: int, pad: PadMode, ceil_mode: bo
 def _pool_schema(rank: int, *, average: bool) -> tuple[Arg, ...]:
     args = [
         Arg("pool_size", IntTuple(rank), (2,) * rank, positional=True, aliases=("kernel_size",), doc="window size"),
-        Arg("strides", Optional_(IntTuple(rank)), None, positional=True, aliases=("stride",), doc="step (none: pool_size)"),
+        Arg(
+            "strides",
+            Optional_(IntTuple(rank)),
+            None,
+            positional=True,
+            aliases=("stride",),
+            doc="step (none: pool_size)",
+        ),
         Arg(
             "padding",
             SpatialPadding(rank),
@@ -49,7 +56,9 @@ def _pool_schema(rank: int, *, average: bool) -> tuple[Arg, ...]:
         Arg("ceil_mode", Bool(), False, doc="round the output size up (PyTorch ceil_mode) with valid/explicit padding"),
     ]
     if average:
-        args.append(Arg("count_include_pad", Bool(), False, doc="average over padded zeros too (false: TensorFlow rule)"))
+        args.append(
+            Arg("count_include_pad", Bool(), False, doc="average over padded zeros too (false: TensorFlow rule)")
+        )
     return tuple(args)
 
 
@@ -82,12 +91,21 @@ class _Pooling(SpatialLayer):
         )
         if any(o is not None and o < 1 for o in out):
             pads = "" if cfg.padding == "valid" else f" plus padding {cfg.padding}"
-            raise self.fail(f"spatial dims {self.axis_names()} at least as large as the pool size {fmt_shape(cfg.pool_size)}{pads}", shape)
+            raise self.fail(
+                f"spatial dims {self.axis_names()} at least as large as the pool size {fmt_shape(cfg.pool_size)}{pads}",
+                shape,
+            )
         return ctx.join(out, channels)
 
 
 def _windowed(kind: str, rank: int, average: bool, aliases: tuple[str, ...], doc: str) -> None:
-    attrs = {"kind": kind, "aliases": aliases, "rank": rank, "schema": _pool_schema(rank, average=average), "__doc__": doc}
+    attrs = {
+        "kind": kind,
+        "aliases": aliases,
+        "rank": rank,
+        "schema": _pool_schema(rank, average=average),
+        "__doc__": doc,
+    }
     register(type(kind, (_Pooling,), attrs))
 
 
@@ -128,9 +146,7 @@ def _global(kind: str, rank: int, aliases: tuple[str, ...], what: str) -> None:
 
 for _rank in (1, 2, 3):
     _global(f"GlobalMaxPooling{_rank}D", _rank, (f"GlobalMaxPool{_rank}D",), "Maximum")
-    _global(
-        f"GlobalAveragePooling{_rank}D", _rank, (f"GlobalAvgPool{_rank}D", f"GlobalAveragePool{_rank}D"), "Mean"
-    )
+    _global(f"GlobalAveragePooling{_rank}D", _rank, (f"GlobalAvgPool{_rank}D", f"GlobalAveragePool{_rank}D"), "Mean")
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,13 @@ def _adaptive(kind: str, rank: int, aliases: tuple[str, ...], what: str) -> None
         f"[floor(i * n / m), ceil((i + 1) * n / m))): {_SHAPES[rank]} -> (*output_size, channels)."
     )
     schema = (Arg("output_size", OutputSize(rank), positional=True, doc="output spatial size"),)
-    register(type(kind, (_AdaptivePooling,), {"kind": kind, "aliases": aliases, "rank": rank, "schema": schema, "__doc__": doc}))
+    register(
+        type(
+            kind,
+            (_AdaptivePooling,),
+            {"kind": kind, "aliases": aliases, "rank": rank, "schema": schema, "__doc__": doc},
+        )
+    )
 
 
 for _rank in (1, 2, 3):

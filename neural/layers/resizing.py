@@ -40,7 +40,14 @@ def _upsampling(rank: int) -> None:
     kind = f"UpSampling{rank}D"
     options, aliases = _INTERPOLATION[rank]
     schema = (
-        Arg("size", IntTuple(rank), (2,) * rank, positional=True, aliases=("scale_factor",), doc="integer scale per spatial axis"),
+        Arg(
+            "size",
+            IntTuple(rank),
+            (2,) * rank,
+            positional=True,
+            aliases=("scale_factor",),
+            doc="integer scale per spatial axis",
+        ),
         Arg(
             "interpolation",
             Choice(options, aliases),
@@ -66,9 +73,15 @@ class _ZeroPadding(SpatialLayer):
 
 def _zero_padding(rank: int) -> None:
     kind = f"ZeroPadding{rank}D"
-    forms = "an int, a (before, after) pair" if rank == 1 else f"an int, {rank} ints (symmetric) or {rank} (before, after) pairs"
+    forms = (
+        "an int, a (before, after) pair"
+        if rank == 1
+        else f"an int, {rank} ints (symmetric) or {rank} (before, after) pairs"
+    )
     schema = (
-        Arg("padding", SpatialPadding(rank, words=False), ((1, 1),) * rank, positional=True, doc=f"zeros added: {forms}"),
+        Arg(
+            "padding", SpatialPadding(rank, words=False), ((1, 1),) * rank, positional=True, doc=f"zeros added: {forms}"
+        ),
     )
     doc = f"Adds zeros before and after each spatial axis: {_SHAPES[rank]} -> (*(n + before + after), channels)."
     attrs = {"kind": kind, "aliases": (f"ZeroPad{rank}D",), "rank": rank, "schema": schema, "__doc__": doc}
@@ -99,9 +112,15 @@ _CROPPING_DEFAULT = {1: 1, 2: 0, 3: 1}
 
 def _cropping(rank: int) -> None:
     kind = f"Cropping{rank}D"
-    forms = "an int, a (before, after) pair" if rank == 1 else f"an int, {rank} ints (symmetric) or {rank} (before, after) pairs"
+    forms = (
+        "an int, a (before, after) pair"
+        if rank == 1
+        else f"an int, {rank} ints (symmetric) or {rank} (before, after) pairs"
+    )
     default = ((_CROPPING_DEFAULT[rank],) * 2,) * rank
-    schema = (Arg("cropping", SpatialPadding(rank, words=False), default, positional=True, doc=f"positions removed: {forms}"),)
+    schema = (
+        Arg("cropping", SpatialPadding(rank, words=False), default, positional=True, doc=f"positions removed: {forms}"),
+    )
     doc = f"Removes positions before and after each spatial axis: {_SHAPES[rank]} -> (*(n - before - after), channels)."
     attrs = {"kind": kind, "aliases": (f"Crop{rank}D",), "rank": rank, "schema": schema, "__doc__": doc}
     register(type(kind, (_Cropping,), attrs))

@@ -14,7 +14,7 @@ from neural.layers.base import Shape
 from neural.layers.conv import conv_length, conv_transpose_length, same_padding
 from neural.layers.registry import lookup
 from neural.shapes.engine import NodeShape
-from neural.testing import layer_info
+from neural.testing import analyse_snippet, layer_info
 
 
 def info(layer: str, shape: Shape, layout: str = "channels_last") -> NodeShape:
@@ -80,14 +80,42 @@ CASES = [
     # ... and with output_padding=0 given (torch default): (5-1)*3 + 2 = 14
     ("Conv2DTranspose(4, 2, strides=3, output_padding=0)", (5, 5, 2), "channels_last", (14, 14, 4), 36, 4 * 2 * 4 * 25),
     # same with output_padding (Keras): (7-1)*2 + 3%2 + op
-    ('Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=0)', (7, 7, 2), "channels_last", (13, 13, 4), 76, 9 * 2 * 4 * 49),
-    ('Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1)', (7, 7, 2), "channels_last", (14, 14, 4), 76, 9 * 2 * 4 * 49),
+    (
+        'Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=0)',
+        (7, 7, 2),
+        "channels_last",
+        (13, 13, 4),
+        76,
+        9 * 2 * 4 * 49,
+    ),
+    (
+        'Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1)',
+        (7, 7, 2),
+        "channels_last",
+        (14, 14, 4),
+        76,
+        9 * 2 * 4 * 49,
+    ),
     # even kernel: (7-1)*2 + 4%2 + 1 = 13
-    ('Conv2DTranspose(4, 4, strides=2, padding="same", output_padding=1)', (7, 7, 2), "channels_last", (13, 13, 4), 132, 16 * 2 * 4 * 49),
+    (
+        'Conv2DTranspose(4, 4, strides=2, padding="same", output_padding=1)',
+        (7, 7, 2),
+        "channels_last",
+        (13, 13, 4),
+        132,
+        16 * 2 * 4 * 49,
+    ),
     # explicit (DCGAN): (8-1)*2 + 4 - 1 - 1 = 16; weight (3, 4, 4, 4) + 4; MACs 16*3*4*64
     ("Conv2DTranspose(4, 4, strides=2, padding=1)", (8, 8, 3), "channels_last", (16, 16, 4), 196, 12_288),
     # explicit pairs with output_padding: h = 2*4 + 3 + 1 - 0 - 2 = 10, w = 8 + 3 + 1 - 0 - 0 = 12
-    ("Conv2DTranspose(4, 3, strides=2, padding=((0, 2), (0, 0)), output_padding=1)", (5, 5, 3), "channels_last", (10, 12, 4), 112, 9 * 3 * 4 * 25),
+    (
+        "Conv2DTranspose(4, 3, strides=2, padding=((0, 2), (0, 0)), output_padding=1)",
+        (5, 5, 3),
+        "channels_last",
+        (10, 12, 4),
+        112,
+        9 * 3 * 4 * 25,
+    ),
     # groups: weight (4, 8/2, 3, 3) + 8; 5+3-1 = 7; MACs 9*4*4*25
     ("Conv2DTranspose(8, 3, groups=2)", (5, 5, 4), "channels_last", (7, 7, 8), 152, 3_600),
     # dilation: 9 + 5 = 14; weight (3, 2, 3) + 2; MACs 3*3*2*10
@@ -95,20 +123,48 @@ CASES = [
     ("Conv1DTranspose(2, 3, strides=2, padding=same)", (None, 3), "channels_last", (None, 2), 20, None),
     # 3-D: 4*2 = 8 per axis; weight (3, 2, 2, 2, 2) + 2; MACs 8*3*2*64
     ("Conv3DTranspose(2, 2, strides=2)", (4, 4, 4, 3), "channels_last", (8, 8, 8, 2), 50, 3_072),
-    ('Conv2DTranspose(4, 3, strides=2, padding="same")', (8, 5, 6), "channels_first", (4, 10, 12), 8 * 4 * 9 + 4, 9 * 8 * 4 * 30),
+    (
+        'Conv2DTranspose(4, 3, strides=2, padding="same")',
+        (8, 5, 6),
+        "channels_first",
+        (4, 10, 12),
+        8 * 4 * 9 + 4,
+        9 * 8 * 4 * 30,
+    ),
     # --- depthwise: weight (in*dm, 1, *k), bias (in*dm); MACs k-volume * in*dm * output positions ---
     ("DepthwiseConv2D(3)", (7, 7, 8), "channels_last", (5, 5, 8), 80, 1_800),
-    ('DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, use_bias=false)', (8, 8, 4), "channels_last", (4, 4, 8), 72, 1_152),
+    (
+        'DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, use_bias=false)',
+        (8, 8, 4),
+        "channels_last",
+        (4, 4, 8),
+        72,
+        1_152,
+    ),
     ('DepthwiseConv2D(3, "relu", padding=1)', (4, 6, 6), "channels_first", (4, 6, 6), 40, 9 * 4 * 36),
     ('DepthwiseConv1D(5, padding="causal")', (20, 6), "channels_last", (20, 6), 36, 600),
     # --- separable: depthwise (in*dm, 1, *k), pointwise (filters, in*dm, 1..), pointwise bias ---
     # 72 + 128 + 16; MACs 9*8*25 + 8*16*25
     ("SeparableConv2D(16, 3)", (7, 7, 8), "channels_last", (5, 5, 16), 216, 5_000),
     # dm 2: 6*9 + 32*6 + 32; MACs 9*6*100 + 6*32*100
-    ('SeparableConv2D(32, 3, padding="same", depth_multiplier=2)', (10, 10, 3), "channels_last", (10, 10, 32), 278, 24_600),
+    (
+        'SeparableConv2D(32, 3, padding="same", depth_multiplier=2)',
+        (10, 10, 3),
+        "channels_last",
+        (10, 10, 32),
+        278,
+        24_600,
+    ),
     # (11-3)//2 + 1 = 5; 4*3 + 8*4 + 8; MACs 3*4*5 + 4*8*5
     ("SeparableConv1D(8, 3, strides=2)", (11, 4), "channels_last", (5, 8), 52, 220),
-    ('SeparableConv1D(8, 3, "relu", use_bias=false, dilation_rate=2)', (4, 9), "channels_first", (8, 5), 44, 3 * 4 * 5 + 4 * 8 * 5),
+    (
+        'SeparableConv1D(8, 3, "relu", use_bias=false, dilation_rate=2)',
+        (4, 9),
+        "channels_first",
+        (8, 5),
+        44,
+        3 * 4 * 5 + 4 * 8 * 5,
+    ),
 ]
 
 
@@ -214,7 +270,12 @@ ERRORS = [
     ("Conv2DTranspose(4, 3, padding=2)", (1, 1, 1), ShapeError, "output would be (-1, -1)"),
     ("Conv2D(8, 3, groups=3)", (6, 6, 6), InvalidValueError, "`groups` must divide filters=8; received 3"),
     ("Conv2DTranspose(8, 3, groups=3)", (6, 6, 6), InvalidValueError, "must divide filters=8"),
-    ('Conv2D(8, 3, padding="causal")', (6, 6, 1), InvalidValueError, '`Conv2D` argument `padding` expects "valid", "same"'),
+    (
+        'Conv2D(8, 3, padding="causal")',
+        (6, 6, 1),
+        InvalidValueError,
+        '`Conv2D` argument `padding` expects "valid", "same"',
+    ),
     ('Conv2DTranspose(8, 3, padding="causal")', (6, 6, 1), InvalidValueError, "argument `padding`"),
     ('Conv2D(8, 3, padding="sme")', (6, 6, 1), InvalidValueError, "argument `padding`"),
     ("Conv2D(8, 3, padding=-1)", (6, 6, 1), InvalidValueError, "argument `padding`"),
@@ -228,7 +289,12 @@ ERRORS = [
     ("Conv2D(8)", (6, 6, 1), InvalidValueError, "needs the argument `kernel_size`"),
     ("Conv2D(8, 3, strides=2, filtrs=3)", (6, 6, 1), NameResolutionError, "has no argument `filtrs`"),
     ("DepthwiseConv2D(3, groups=2)", (6, 6, 1), NameResolutionError, "has no argument `groups`"),
-    ("Conv2DTranspose(4, 3, strides=2, output_padding=2)", (6, 6, 1), InvalidValueError, "smaller than the stride or the dilation"),
+    (
+        "Conv2DTranspose(4, 3, strides=2, output_padding=2)",
+        (6, 6, 1),
+        InvalidValueError,
+        "smaller than the stride or the dilation",
+    ),
     ("Conv2DTranspose(4, 3, output_padding=1)", (6, 6, 1), InvalidValueError, "`output_padding`"),
     ("Conv2DTranspose(4, 3, output_padding=-1)", (6, 6, 1), InvalidValueError, "non-negative"),
     ("DepthwiseConv2D(3, depth_multiplier=0)", (6, 6, 1), InvalidValueError, "`depth_multiplier`"),
@@ -312,7 +378,9 @@ def _transpose_crops(cfg: Mapping[str, Any], i: int) -> tuple[int, int]:
     return before, after - (op or 0)
 
 
-def _torch_run(kind: str, cfg: Mapping[str, Any], cf_shape: tuple[int, ...]) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+def _torch_run(
+    kind: str, cfg: Mapping[str, Any], cf_shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
     """Run the PyTorch equivalent on a random (1, C, *spatial) tensor: (output shape without batch, param shapes)."""
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
@@ -332,12 +400,16 @@ def _torch_run(kind: str, cfg: Mapping[str, Any], cf_shape: tuple[int, ...]) -> 
     else:
         x = F.pad(x, _flat_pads(_forward_pads(cfg, spatial)))
         if kind.startswith("Conv"):
-            module.conv = conv(channels, cfg["filters"], cfg["kernel_size"], groups=cfg["groups"], bias=cfg["use_bias"], **common)
+            module.conv = conv(
+                channels, cfg["filters"], cfg["kernel_size"], groups=cfg["groups"], bias=cfg["use_bias"], **common
+            )
             y = module.conv(x)
         else:
             inner = channels * cfg["depth_multiplier"]
             separable = kind.startswith("Separable")
-            depthwise = conv(channels, inner, cfg["kernel_size"], groups=channels, bias=cfg["use_bias"] and not separable, **common)
+            depthwise = conv(
+                channels, inner, cfg["kernel_size"], groups=channels, bias=cfg["use_bias"] and not separable, **common
+            )
             y = depthwise(x)
             if separable:
                 module.depthwise = depthwise
@@ -357,7 +429,9 @@ def _expected_macs(kind: str, cfg: Mapping[str, Any], cf_in: Shape, cf_out: Sequ
     channels = cf_in[0]
     assert channels is not None
     if "Transpose" in kind:
-        return k_vol * (cfg["filters"] // cfg["groups"]) * math.prod(d for d in cf_in if d is not None)  # in * positions
+        return (
+            k_vol * (cfg["filters"] // cfg["groups"]) * math.prod(d for d in cf_in if d is not None)
+        )  # in * positions
     if kind.startswith("Conv"):
         return k_vol * (channels // cfg["groups"]) * math.prod(cf_out)
     inner = channels * cfg["depth_multiplier"]
@@ -463,12 +537,20 @@ def test_conv1d_grid_matches_torch() -> None:
 def test_conv_transpose1d_grid_matches_torch() -> None:
     pytest.importorskip("torch")
     paddings: list[Any] = ["valid", "same", (1, 0), 1]
-    for n, k, s, d, pad, op in itertools.product(range(1, 6), range(1, 5), range(1, 4), range(1, 3), paddings, [None, 0, 1, 2]):
+    for n, k, s, d, pad, op in itertools.product(
+        range(1, 6), range(1, 5), range(1, 4), range(1, 3), paddings, [None, 0, 1, 2]
+    ):
         if op is not None and op >= max(s, d):
             continue
         extra = "" if op is None else f", output_padding={op}"
         layer = f"Conv1DTranspose(2, {k}, strides={s}, dilation_rate={d}, padding={pad!r}{extra})".replace("'", '"')
-        cfg = {"kernel_size": (k,), "strides": (s,), "dilation_rate": (d,), "padding": _norm(pad), "output_padding": None if op is None else (op,)}
+        cfg = {
+            "kernel_size": (k,),
+            "strides": (s,),
+            "dilation_rate": (d,),
+            "padding": _norm(pad),
+            "output_padding": None if op is None else (op,),
+        }
         crops = _transpose_crops(cfg, 0)
         try:
             node = info(layer, (n, 3))
@@ -496,14 +578,30 @@ KERAS_CASES = [
     ("Conv1D", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "causal"}, (11, 3)),
     ("Conv1D", {"filters": 4, "kernel_size": 3, "dilation_rate": 2, "padding": "causal"}, (11, 3)),
     ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, (5, 6, 3)),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same", "output_padding": 1}, (5, 6, 3)),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 0}, (5, 6, 3)),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same", "output_padding": 1},
+        (5, 6, 3),
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 0},
+        (5, 6, 3),
+    ),
     ("Conv2DTranspose", {"filters": 4, "kernel_size": 2, "strides": 3, "padding": "valid"}, (5, 6, 3)),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid", "output_padding": 1}, (5, 6, 3)),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid", "output_padding": 1},
+        (5, 6, 3),
+    ),
     ("Conv1DTranspose", {"filters": 4, "kernel_size": 5, "strides": 3, "padding": "same"}, (7, 3)),
     ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "strides": (1, 2, 3), "padding": "same"}, (3, 4, 5, 2)),
     ("DepthwiseConv2D", {"kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2}, (9, 8, 3)),
-    ("SeparableConv2D", {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2}, (9, 8, 3)),
+    (
+        "SeparableConv2D",
+        {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2},
+        (9, 8, 3),
+    ),
     ("SeparableConv1D", {"filters": 5, "kernel_size": 3, "padding": "valid", "dilation_rate": 2}, (9, 3)),
 ]
 
@@ -521,3 +619,72 @@ def test_matches_keras(kind: str, kwargs: dict[str, Any], shape: Shape) -> None:
     node = info(f"{kind}({', '.join(f'{k}={_literal(v)}' for k, v in kwargs.items())})", shape)
     assert node.output_shape == tuple(y.shape[1:])
     assert node.params == layer.count_params()
+
+
+# --------------------------------------------------------------------------------------------
+# Published models (shared/reference/published-models.md): conv, pooling and dense layers only
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "channels_first"])
+def test_lenet5(layout: str) -> None:
+    layers = """
+Conv2D(6, 5, "relu")
+AveragePooling2D(2)
+Conv2D(16, 5, "relu")
+AveragePooling2D(2)
+Flatten()
+Dense(120, "relu")
+Dense(84, "relu")
+Dense(10)
+"""
+    net = analyse_snippet(layers, (32, 32, 1) if layout == "channels_last" else (1, 32, 32), layout=layout)
+    assert (net.params, net.macs) == (61_706, 416_520)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "channels_first"])
+def test_vgg16(layout: str) -> None:
+    plan: list[Any] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+    lines = ["MaxPooling2D(2)" if c == "M" else f'Conv2D({c}, 3, "relu", padding="same")' for c in plan]
+    lines += [
+        "AdaptiveAveragePooling2D((7, 7))",
+        "Flatten()",
+        'Dense(4096, "relu")',
+        'Dense(4096, "relu")',
+        "Dense(1000)",
+    ]
+    net = analyse_snippet(
+        "\n".join(lines), (224, 224, 3) if layout == "channels_last" else (3, 224, 224), layout=layout
+    )
+    assert (net.params, net.macs) == (138_357_544, 15_470_264_320)
+
+
+def test_mobilenet_v2_without_batch_norm() -> None:
+    """MobileNetV2 (width 1.0) as a chain, batch norms and residual additions left out (they add
+    no MACs and do not change shapes): MACs are torchvision's 0.301 G; parameters are torchvision's
+    3,504,872 minus the batch norms' weight and bias (2 per normalized channel)."""
+    lines = ['Conv2D(32, 3, "relu6", strides=2, padding=1, use_bias=false)']
+    bn_channels = 32
+    cin = 32
+    for t, c, n, s in [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]:
+        for i in range(n):
+            if t != 1:
+                lines.append(f'Conv2D({cin * t}, 1, "relu6", use_bias=false)')
+                bn_channels += cin * t
+            lines.append(f'DepthwiseConv2D(3, "relu6", strides={s if i == 0 else 1}, padding=1, use_bias=false)')
+            lines.append(f"Conv2D({c}, 1, use_bias=false)")
+            bn_channels += cin * t + c
+            cin = c
+    lines += ['Conv2D(1280, 1, "relu6", use_bias=false)', "GlobalAveragePooling2D()", "Dense(1000)"]
+    bn_channels += 1280
+    net = analyse_snippet("\n".join(lines), (224, 224, 3))
+    assert net.params + 2 * bn_channels == 3_504_872
+    assert net.macs == 300_774_272

@@ -133,16 +133,31 @@ def test_pool_length() -> None:
 
 
 ERRORS = [
-    ("MaxPooling2D()", (28, 28), ShapeError, "MaxPooling2D expects input of rank 3 (height, width, channels), received (28, 28)"),
+    (
+        "MaxPooling2D()",
+        (28, 28),
+        ShapeError,
+        "MaxPooling2D expects input of rank 3 (height, width, channels), received (28, 28)",
+    ),
     ("MaxPooling1D()", (2, 28, 28), ShapeError, "rank 2 (steps, channels)"),
-    ("MaxPooling2D(3)", (2, 2, 1), ShapeError, "spatial dims (height, width) at least as large as the pool size (3, 3), received (2, 2, 1)"),
+    (
+        "MaxPooling2D(3)",
+        (2, 2, 1),
+        ShapeError,
+        "spatial dims (height, width) at least as large as the pool size (3, 3), received (2, 2, 1)",
+    ),
     ("MaxPooling1D(4, padding=1)", (1, 1), ShapeError, "pool size (4,) plus padding ((1, 1),)"),
     ("AveragePooling3D()", (1, 8, 8, 3), ShapeError, "pool size (2, 2, 2)"),
     ("MaxPooling2D(3, 1, ceil_mode=true)", (2, 9, 1), ShapeError, "pool size (3, 3)"),
     ("GlobalAveragePooling2D()", (7, 512), ShapeError, "rank 3 (height, width, channels)"),
     ("GlobalMaxPooling1D()", (7, 7, 512), ShapeError, "rank 2 (steps, channels)"),
     ("AdaptiveAvgPool2D(2)", (7, 512), ShapeError, "rank 3"),
-    ("MaxPooling2D(2, padding=2)", (8, 8, 1), InvalidValueError, "`padding` must be at most half the pool size (pool_size=(2, 2)) on each side"),
+    (
+        "MaxPooling2D(2, padding=2)",
+        (8, 8, 1),
+        InvalidValueError,
+        "`padding` must be at most half the pool size (pool_size=(2, 2)) on each side",
+    ),
     ("MaxPooling1D(3, padding=(0, 2))", (8, 1), InvalidValueError, "at most half the pool size"),
     ("MaxPooling2D(0)", (8, 8, 1), InvalidValueError, "`pool_size` expects a positive integer"),
     ("MaxPooling2D(2, 0)", (8, 8, 1), InvalidValueError, "`strides`"),
@@ -248,13 +263,19 @@ def test_pool1d_grid_matches_torch() -> None:
     """Every small length, pool, stride, padding and ceil_mode that torch can express: shape or error agree."""
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
-    for n, k, s, pad, ceil in itertools.product(range(1, 9), range(1, 5), range(1, 4), ["valid", "same", 1, (0, 1), (1, 0)], [False, True]):
+    for n, k, s, pad, ceil in itertools.product(
+        range(1, 9), range(1, 5), range(1, 4), ["valid", "same", 1, (0, 1), (1, 0)], [False, True]
+    ):
         if isinstance(pad, (int, tuple)) and max(pad if isinstance(pad, tuple) else (pad,)) > k // 2:
             continue
         if isinstance(pad, tuple) and ceil:
             continue
         layer = f"MaxPooling1D({k}, {s}, padding={pad!r}, ceil_mode={str(ceil).lower()})".replace("'", '"')
-        pairs = {"valid": (0, 0), "same": _same_pads(n, k, s)}.get(pad) if isinstance(pad, str) else (pad if isinstance(pad, tuple) else (pad, pad))
+        pairs = (
+            {"valid": (0, 0), "same": _same_pads(n, k, s)}.get(pad)
+            if isinstance(pad, str)
+            else (pad if isinstance(pad, tuple) else (pad, pad))
+        )
         assert pairs is not None
         native = pairs[0] if pairs[0] == pairs[1] else 0
         x = torch.zeros(1, 1, n) if native or pairs == (0, 0) else F.pad(torch.zeros(1, 1, n), list(pairs))

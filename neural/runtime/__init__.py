@@ -1,0 +1,1 @@
+"""The NumPy runtime: autograd tensors, one kernel (forward + backward) per layer kind, models."""

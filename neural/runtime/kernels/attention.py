@@ -1,0 +1,1 @@
+"""NumPy kernels: attention family (to be filled in)."""

@@ -1,0 +1,1 @@
+"""NumPy kernels: conv family (to be filled in)."""

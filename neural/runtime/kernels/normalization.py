@@ -1,0 +1,1 @@
+"""NumPy kernels: normalization family (to be filled in)."""

@@ -1,0 +1,1 @@
+"""NumPy kernels: pooling family (to be filled in)."""

@@ -1,0 +1,1 @@
+"""NumPy kernels: recurrent family (to be filled in)."""

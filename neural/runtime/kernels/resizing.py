@@ -1,0 +1,1 @@
+"""NumPy kernels: resizing family (to be filled in)."""

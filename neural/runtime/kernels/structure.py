@@ -1,0 +1,1 @@
+"""NumPy kernels: structure family (to be filled in)."""
