@@ -156,10 +156,11 @@ class SpatialLayer(LayerSpec):
 
 
 def _padding_arg(rank: int, *, causal: bool) -> Arg:
-    words = '"valid", "same" (TensorFlow rule)' + (', "causal"' if causal else "")
-    return Arg(
-        "padding", SpatialPadding(rank, causal=causal), "valid", doc=f"{words} or explicit (before, after) pairs"
+    causal_doc = '; "causal": dilation * (kernel - 1) zeros before only' if causal else ""
+    doc = (
+        f'zeros around the input; "same": output ceil(n / strides), TensorFlow split (smaller half before){causal_doc}'
     )
+    return Arg("padding", SpatialPadding(rank, causal=causal), "valid", doc=doc)
 
 
 def _window_args(rank: int, *, causal: bool) -> list[Arg]:

@@ -51,7 +51,7 @@ def _pool_schema(rank: int, *, average: bool) -> tuple[Arg, ...]:
             SpatialPadding(rank),
             "valid",
             positional=True,
-            doc='"valid", "same" (TensorFlow rule) or explicit (before, after) pairs of at most pool_size // 2',
+            doc='"same": output ceil(n / strides), TensorFlow split; explicit pads at most pool_size // 2 per side',
         ),
         Arg("ceil_mode", Bool(), False, doc="round the output size up (PyTorch ceil_mode) with valid/explicit padding"),
     ]

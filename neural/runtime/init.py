@@ -44,7 +44,9 @@ def _recurrent_units(layer: NodeShape) -> int:
     cfg = layer.node.config
     if layer.node.kind == "Bidirectional":
         return int(cfg.layer.config.units)
-    return int(cfg.get("units") or cfg.get("filters"))
+    units = cfg.get("units") or cfg.get("filters")
+    assert units is not None, f"{layer.node.kind} has no units"
+    return int(units)
 
 
 def initial_value(layer: NodeShape, name: str, weight: Weight, rng: np.random.Generator) -> np.ndarray:
