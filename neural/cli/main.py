@@ -114,6 +114,103 @@ def summary(file: str, network: str | None, fmt: str) -> None:
     print_summary(shaped)
 
 
+def _reporter(quiet: bool) -> Any:
+    from neural.training.events import SilentReporter
+
+    if quiet:
+        return SilentReporter()
+    from neural.cli.progress import ConsoleReporter
+
+    return ConsoleReporter()
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--network", default=None, help="Network to train (default: the first).")
+@click.option("--backend", type=click.Choice(["auto", "numpy", "pytorch"]), default="auto", show_default=True,
+              help="auto: PyTorch when installed, else the built-in NumPy runtime.")
+@click.option("--data", default=None, help="digits, synthetic[:N], mnist, fashion_mnist, cifar10, or a .npz/.npy/.csv file or image folder.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the train block.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override the train block.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the train block.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<network>-<time>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--target", default=None, help="Target column of a .csv dataset.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def train(file: str, network: str | None, backend: str, data: str | None, epochs: int | None, batch_size: int | None,
+          seed: int | None, out: str | None, resume: bool, dtype: str, target: str | None, quiet: bool) -> None:
+    """Train the network in FILE and save the run (metrics, checkpoints, model)."""
+    from neural.training.loop import TrainingInterrupted
+    from neural.training.session import train as run_training
+
+    reporter = _reporter(quiet)
+    try:
+        result = run_training(file, network=network, backend=backend, data=data, epochs=epochs, batch_size=batch_size,
+                              seed=seed, out=out, resume=resume, dtype=dtype, reporter=reporter,
+                              data_options={"target": target} if target else None)
+    except TrainingInterrupted as exc:
+        from neural.errors import format_error
+
+        click.echo(format_error(exc, color=_color()), err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        fail(exc)
+    if not quiet:
+        click.echo(f"saved: {result.run.path}  (model {result.run.model.name}, metrics metrics.json)")
+
+
+@cli.command(name="eval")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", default=None, help="Evaluate on this dataset instead of the run's own held-out split.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, fmt: str) -> None:
+    """Evaluate a saved run: loss and metrics."""
+    from neural.training.session import evaluate_run
+
+    try:
+        result = evaluate_run(run_dir, data=data, batch_size=batch_size)
+    except Exception as exc:
+        fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['data']}: {result['samples']} samples")
+    for key, value in result.items():
+        if key not in ("data", "samples"):
+            click.echo(f"  {key:<16}{value:.4f}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write all outputs to this .npy file.")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Samples to print.")
+def predict(run_dir: str, input_file: str, output: str | None, limit: int) -> None:
+    """Run a saved model on INPUT (.npy, .npz, .csv or an image)."""
+    import numpy as np
+
+    from neural.training.session import open_run, predict_run, read_inputs
+
+    try:
+        inputs = read_inputs(input_file, open_run(run_dir).shaped)
+        outputs = predict_run(run_dir, inputs)
+    except Exception as exc:
+        fail(exc)
+    if output:
+        np.save(output, outputs)
+        click.echo(f"wrote {outputs.shape} outputs to {output}")
+    classes = outputs.ndim == 2 and outputs.shape[1] > 1
+    for i, row in enumerate(outputs[:limit]):
+        if classes:
+            best = int(np.argmax(row))
+            click.echo(f"sample {i}: class {best} ({float(row[best]):.4f})")
+        else:
+            values = ", ".join(f"{float(v):.4f}" for v in np.ravel(row)[:8])
+            click.echo(f"sample {i}: {values}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: usage errors exit 2, invalid programs 1, internal errors 3."""
     try:

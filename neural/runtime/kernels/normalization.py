@@ -1,1 +1,216 @@
-"""NumPy kernels: normalization family (to be filled in)."""
+"""Kernels of the normalization layers: BatchNormalization, LayerNormalization, InstanceNormalization,
+GroupNormalization.
+
+All four are one fused op, `normalize`: it views the input with the statistics axes and the parameter
+axes laid out (GroupNormalization splits the channel axis into (groups, channels per group)),
+normalizes with either statistics of the batch (their gradient included, the standard batch-norm
+backward formula) or fixed running statistics, and applies the per-channel (or per-element) gain and
+offset. The running averages follow PyTorch exactly: `running = (1 - m) * running + m * batch` with
+PyTorch's `m = 1 - momentum` (the spec keeps Keras' convention), and the batch variance in the running
+estimate is the unbiased one (the biased one normalizes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neural.layers.normalization import LayerNormalization, torch_momentum
+from neural.layers.registry import get_spec
+from neural.runtime.kernels import Call, kernel
+from neural.runtime.tensor import Array, Tensor, make
+
+
+@dataclass(frozen=True)
+class NormLayout:
+    """How to view an input of shape `shape` for normalization.
+
+    `view`: the shape the input is reshaped to; `stat_axes`: the axes of `view` the mean and variance
+    run over; `param_view`: the shape weight/bias (and running statistics) are reshaped to so that they
+    broadcast against `view`.
+    """
+
+    view: tuple[int, ...]
+    stat_axes: tuple[int, ...]
+    param_view: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        """Elements per statistic."""
+        return int(np.prod([self.view[a] for a in self.stat_axes]))
+
+
+def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """Mean and biased variance over `axes` (kept as size-1 axes); two passes for accuracy."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    return mean, (centered * centered).mean(axis=axes, keepdims=True)
+
+
+def normalize(
+    x: Tensor,
+    layout: NormLayout,
+    eps: float,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    stats: tuple[Array, Array] | None = None,
+    *,
+    fixed: bool = True,
+) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, fused.
+
+    x: any shape, viewed as `layout.view`. Without `stats` the mean and variance are those of x over
+    `layout.stat_axes` and the gradient flows through them; `stats` (mean, biased variance; arrays
+    broadcastable to the view) are constants (running statistics) when `fixed`, else x's own moments
+    computed by the caller. weight/bias: any shape with
+    `prod(layout.param_view)` elements. Returns x's shape.
+    """
+    xv = x.data.reshape(layout.view)
+    batch_stats = stats is None or not fixed
+    mean, var = moments(xv, layout.stat_axes) if stats is None else stats
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (xv - mean) * inv_std
+    gamma = None if weight is None else weight.data.reshape(layout.param_view)
+    out = xhat if gamma is None else xhat * gamma
+    if bias is not None:
+        out = out + bias.data.reshape(layout.param_view)
+    param_axes = tuple(i for i, n in enumerate(layout.param_view) if n == 1)
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+
+    def backward(g: Array) -> tuple[Array | None, ...]:
+        gv = g.reshape(layout.view)
+        grads: list[Array | None] = []
+        if x.requires_grad:
+            dxhat = gv if gamma is None else gv * gamma
+            if batch_stats:
+                axes = layout.stat_axes
+                mean_d = dxhat.mean(axis=axes, keepdims=True)
+                mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)
+                dx = (dxhat - mean_d - xhat * mean_dx) * inv_std
+            else:
+                dx = dxhat * inv_std
+            grads.append(dx.reshape(x.shape))
+        else:
+            grads.append(None)
+        if weight is not None:
+            grads.append((gv * xhat).sum(axis=param_axes).reshape(weight.shape) if weight.requires_grad else None)
+        if bias is not None:
+            grads.append(gv.sum(axis=param_axes).reshape(bias.shape) if bias.requires_grad else None)
+        return tuple(grads)
+
+    return make(out.reshape(x.shape).astype(x.dtype, copy=False), parents, backward)
+
+
+def update_running(call: Call, mean: Array, var: Array, count: int, per_sample: int = 1) -> None:
+    """PyTorch's running-statistics update from the batch mean and biased variance (one per channel).
+
+    `per_sample`: how many per-sample statistics `mean`/`var` hold per channel (instance norm averages
+    them over the batch, as PyTorch does). The arrays in `call.state` are updated in place.
+    """
+    channels = call.state["running_mean"].shape[0]
+    if count < 2:
+        raise ValueError(
+            f"`{call.node.name}` ({call.node.kind}) needs more than 1 value per channel in training; received {count}"
+        )
+    m = torch_momentum(call.config.momentum)
+    unbiased = var.reshape(per_sample, channels) * (count / (count - 1))
+    batch_mean = mean.reshape(per_sample, channels).mean(axis=0)
+    running_mean, running_var = call.state["running_mean"], call.state["running_var"]
+    running_mean[...] = (1 - m) * running_mean + m * batch_mean
+    running_var[...] = (1 - m) * running_var + m * unbiased.mean(axis=0)
+
+
+def _channel_axis(call: Call) -> int:
+    """The channel axis of the batched input (the spec's rule: `axis` if given, else the layout's)."""
+    axis = call.config.axis
+    rank = call.x.ndim
+    if axis is None:
+        return rank - 1 if call.ctx.channels_last else 1
+    return int(axis + rank if axis < 0 else axis + 1)
+
+
+def _channel_layout(shape: tuple[int, ...], axis: int, *, per_sample: bool) -> NormLayout:
+    """Statistics per channel (over every other axis), or per sample and channel."""
+    kept = {0, axis} if per_sample else {axis}
+    params = tuple(n if i == axis else 1 for i, n in enumerate(shape))
+    return NormLayout(shape, tuple(i for i in range(len(shape)) if i not in kept), params)
+
+
+def _ordered(mean: Array, axis: int) -> Array:
+    """Per-(sample,) channel statistics (keepdims arrays) flattened sample-major, channel-minor."""
+    moved = np.moveaxis(mean, axis, -1)
+    return moved.reshape(-1)
+
+
+@kernel("BatchNormalization")
+def batch_normalization(call: Call) -> Tensor:
+    """(N, ..., C, ...) -> same shape; statistics per channel over every other axis (batch included).
+
+    Training: batch statistics, running averages updated in `call.state`; eval: running statistics.
+    """
+    x = call.x
+    cfg = call.config
+    layout = _channel_layout(x.shape, _channel_axis(call), per_sample=False)
+    weight, bias = call.params.get("weight"), call.params.get("bias")
+    if not call.training:
+        stats = (
+            call.state["running_mean"].reshape(layout.param_view),
+            call.state["running_var"].reshape(layout.param_view),
+        )
+        return normalize(x, layout, cfg.epsilon, weight, bias, stats)
+    mean, var = moments(x.data, layout.stat_axes)
+    update_running(call, mean.reshape(-1), var.reshape(-1), layout.count)
+    return normalize(x, layout, cfg.epsilon, weight, bias, (mean, var), fixed=False)
+
+
+@kernel("InstanceNormalization")
+def instance_normalization(call: Call) -> Tensor:
+    """(N, ..., C, ...) -> same shape; statistics per sample and channel over the spatial axes.
+
+    With `track_running_stats`, training also updates running averages (PyTorch: the per-instance
+    statistics averaged over the batch) and eval uses them; otherwise both modes use instance statistics.
+    """
+    x = call.x
+    cfg = call.config
+    axis = _channel_axis(call)
+    layout = _channel_layout(x.shape, axis, per_sample=True)
+    weight, bias = call.params.get("weight"), call.params.get("bias")
+    if cfg.track_running_stats:
+        shape = tuple(x.shape[axis] if i == axis else 1 for i in range(x.ndim))
+        if not call.training:
+            stats = (call.state["running_mean"].reshape(shape), call.state["running_var"].reshape(shape))
+            return normalize(x, layout, cfg.epsilon, weight, bias, stats)
+        mean, var = moments(x.data, layout.stat_axes)
+        update_running(call, _ordered(mean, axis), _ordered(var, axis), layout.count, per_sample=x.shape[0])
+        return normalize(x, layout, cfg.epsilon, weight, bias, (mean, var), fixed=False)
+    return normalize(x, layout, cfg.epsilon, weight, bias)
+
+
+@kernel("LayerNormalization")
+def layer_normalization(call: Call) -> Tensor:
+    """(N, ..., *normalized) -> same shape; statistics per sample over the trailing normalized axes."""
+    x = call.x
+    cfg = call.config
+    spec = get_spec(call.node.kind)
+    assert isinstance(spec, LayerNormalization)
+    count = len(spec.normalized_axes(cfg, call.input_shapes[0]))
+    lead, trail = x.shape[: x.ndim - count], x.shape[x.ndim - count :]
+    layout = NormLayout(x.shape, tuple(range(len(lead), x.ndim)), (1,) * len(lead) + trail)
+    return normalize(x, layout, cfg.epsilon, call.params.get("weight"), call.params.get("bias"))
+
+
+@kernel("GroupNormalization")
+def group_normalization(call: Call) -> Tensor:
+    """(N, ..., C, ...) -> same shape; statistics per sample and group of C/groups channels."""
+    x = call.x
+    cfg = call.config
+    axis = _channel_axis(call)
+    groups = cfg.groups
+    channels = x.shape[axis]
+    view = (*x.shape[:axis], groups, channels // groups, *x.shape[axis + 1 :])
+    stat_axes = tuple(i for i in range(1, len(view)) if i != axis)
+    params = tuple(n if i in (axis, axis + 1) else 1 for i, n in enumerate(view))
+    return normalize(
+        x, NormLayout(view, stat_axes, params), cfg.epsilon, call.params.get("weight"), call.params.get("bias")
+    )
