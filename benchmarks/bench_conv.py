@@ -50,8 +50,8 @@ def conv2d_case(runs: int) -> tuple[float, float]:
     import torch
 
     from neural.runtime.gradcheck import run_pass
-    from neural.testing import analyse_snippet
     from neural.runtime.model import Model
+    from neural.testing import analyse_snippet
 
     model = Model(analyse_snippet('Conv2D(32, 3, padding="same")', (28, 28, 16)), dtype=np.float32)
     rng = np.random.default_rng(0)
@@ -120,8 +120,15 @@ def digits_epoch_case(runs: int) -> tuple[float, float]:
                 p.data -= lr * p.grad
 
     torch_model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 10),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 16, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
     )
     opt = torch.optim.SGD(torch_model.parameters(), lr=lr)
     xt = torch.tensor(np.moveaxis(x, -1, 1).copy())

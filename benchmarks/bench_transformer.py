@@ -229,7 +229,12 @@ def main() -> None:
         ("LayerNorm forward b2 T10 d512", layer_norm, None, args.runs),
         ("pre-norm residual x + MHA(LN(x)) fwd b2 T10 d512", pre_norm_residual, None, args.runs),
         ("TransformerEncoder fwd+bwd b2 T16 d512 ff2048 p=0", lambda: encoder_train(0.0), 2.0, max(20, args.runs // 3)),
-        ("TransformerEncoder fwd+bwd b2 T16 d512 ff2048 p=0.1", lambda: encoder_train(0.1), 2.0, max(20, args.runs // 3)),
+        (
+            "TransformerEncoder fwd+bwd b2 T16 d512 ff2048 p=0.1",
+            lambda: encoder_train(0.1),
+            2.0,
+            max(20, args.runs // 3),
+        ),
     ]
     for name, build, target, runs in cases:
         ours, theirs = side_by_side(*build(), runs)

@@ -46,6 +46,7 @@ CONV_CASES = [
     ('Conv2D(4, 3, "tanh", strides=2, groups=2, padding="same")', (4, 7, 8), CF),
     ("Conv3D(4, 2)", (4, 5, 6, 2), CL),
     ('Conv3D(4, (2, 3, 2), strides=(1, 2, 2), padding="same", groups=2)', (4, 5, 6, 2), CL),
+    ("Conv2D(3, 2, strides=2)", (2, 7, 8), CF),
     ("Conv3D(3, 2, dilation_rate=(1, 2, 1), padding=1)", (2, 4, 5, 6), CF),
 ]
 
@@ -94,7 +95,11 @@ def _ids(cases: list[tuple[str, tuple[int, ...], str]]) -> list[str]:
 def _torch_activation(name: str | None) -> Callable[[Any], Any]:
     torch = pytest.importorskip("torch")
     table: dict[str | None, Callable[[Any], Any]] = {
-        None: lambda t: t, "linear": lambda t: t, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+        None: lambda t: t,
+        "linear": lambda t: t,
+        "relu": torch.relu,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
     }
     return table[name]
 
@@ -167,7 +172,9 @@ def transpose_reference(model: Model, layout: str) -> tuple[Any, Callable[[Any],
     cfg, spatial, cin, out, cout = _layer_geometry(model, layout)
     rank = len(spatial)
     cls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[rank]
-    module = cls(cin, cout, cfg.kernel_size, stride=cfg.strides, dilation=cfg.dilation_rate, groups=cfg.groups, bias=cfg.use_bias)
+    module = cls(
+        cin, cout, cfg.kernel_size, stride=cfg.strides, dilation=cfg.dilation_rate, groups=cfg.groups, bias=cfg.use_bias
+    )
     fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[rank]
     befores = []
     for i, (n, o, k, s, d) in enumerate(zip(spatial, out, cfg.kernel_size, cfg.strides, cfg.dilation_rate)):
@@ -189,7 +196,9 @@ def transpose_reference(model: Model, layout: str) -> tuple[Any, Callable[[Any],
     return module, forward, {"weight": "weight", "bias": "bias"}
 
 
-def check_against_torch(model: Model, module: Any, forward: Callable[[Any], Any], names: dict[str, str], layout: str) -> None:
+def check_against_torch(
+    model: Model, module: Any, forward: Callable[[Any], Any], names: dict[str, str], layout: str
+) -> None:
     """Forward within 1e-5 and every gradient within 1e-4 of torch; output shape as the spec predicts."""
     node = model.shaped.layers[-1].node.name
     load_into_torch(module, model, node, rename=names)
@@ -200,8 +209,14 @@ def check_against_torch(model: Model, module: Any, forward: Callable[[Any], Any]
     to_torch = nhwc_to_nchw if layout == CL else np.ascontiguousarray
     back = nchw_to_nhwc if layout == CL else None
     theirs = torch_pass(module, [to_torch(inputs["input"])], [to_torch(u) for u in upstream], forward=forward)
-    params = {f"{node}.{ours_name}": torch_name for ours_name, torch_name in names.items() if f"{node}.{ours_name}" in model.params}
-    compare_passes(ours, theirs, param_names=params, input_map={"input": "0"}, output_transform=back, input_grad_transform=back)
+    params = {
+        f"{node}.{ours_name}": torch_name
+        for ours_name, torch_name in names.items()
+        if f"{node}.{ours_name}" in model.params
+    }
+    compare_passes(
+        ours, theirs, param_names=params, input_map={"input": "0"}, output_transform=back, input_grad_transform=back
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,7 +224,11 @@ def check_against_torch(model: Model, module: Any, forward: Callable[[Any], Any]
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("layer", "shape", "layout"), CONV_CASES + DEPTHWISE_CASES + SEPARABLE_CASES, ids=_ids(CONV_CASES + DEPTHWISE_CASES + SEPARABLE_CASES))
+@pytest.mark.parametrize(
+    ("layer", "shape", "layout"),
+    CONV_CASES + DEPTHWISE_CASES + SEPARABLE_CASES,
+    ids=_ids(CONV_CASES + DEPTHWISE_CASES + SEPARABLE_CASES),
+)
 def test_convolutions_match_torch(layer: str, shape: tuple[int, ...], layout: str) -> None:
     pytest.importorskip("torch")
     model = model_for(layer, shape, layout=layout)
@@ -245,18 +264,45 @@ def test_prelu_fused_activation_gradients() -> None:
 
 
 KERAS_CASES = [
-    ('Conv2D(4, 3, strides=2, padding="same")', (7, 8, 3), "Conv2D", {"kernel_size": 3, "strides": 2, "padding": "same"}),
-    ('Conv2D(4, 4, strides=3, padding="same")', (10, 8, 3), "Conv2D", {"kernel_size": 4, "strides": 3, "padding": "same"}),
-    ('Conv2DTranspose(4, 3, strides=2, padding="same")', (4, 5, 3), "Conv2DTranspose", {"kernel_size": 3, "strides": 2, "padding": "same"}),
-    ('Conv2DTranspose(4, 4, strides=3, padding="same")', (4, 5, 3), "Conv2DTranspose", {"kernel_size": 4, "strides": 3, "padding": "same"}),
+    (
+        'Conv2D(4, 3, strides=2, padding="same")',
+        (7, 8, 3),
+        "Conv2D",
+        {"kernel_size": 3, "strides": 2, "padding": "same"},
+    ),
+    (
+        'Conv2D(4, 4, strides=3, padding="same")',
+        (10, 8, 3),
+        "Conv2D",
+        {"kernel_size": 4, "strides": 3, "padding": "same"},
+    ),
+    (
+        'Conv2DTranspose(4, 3, strides=2, padding="same")',
+        (4, 5, 3),
+        "Conv2DTranspose",
+        {"kernel_size": 3, "strides": 2, "padding": "same"},
+    ),
+    (
+        'Conv2DTranspose(4, 4, strides=3, padding="same")',
+        (4, 5, 3),
+        "Conv2DTranspose",
+        {"kernel_size": 4, "strides": 3, "padding": "same"},
+    ),
     ("Conv2DTranspose(4, 2, strides=3)", (4, 5, 3), "Conv2DTranspose", {"kernel_size": 2, "strides": 3}),
-    ('Conv1D(4, 3, padding="causal", dilation_rate=2)', (9, 3), "Conv1D", {"kernel_size": 3, "padding": "causal", "dilation_rate": 2}),
+    (
+        'Conv1D(4, 3, padding="causal", dilation_rate=2)',
+        (9, 3),
+        "Conv1D",
+        {"kernel_size": 3, "padding": "causal", "dilation_rate": 2},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("layer", "shape", "keras_kind", "kwargs"), KERAS_CASES, ids=[c[0] for c in KERAS_CASES])
-def test_tensorflow_padding_rules_match_keras(layer: str, shape: tuple[int, ...], keras_kind: str, kwargs: dict[str, Any]) -> None:
-    """"same" (and "causal") follow TensorFlow, including where it differs from torch's symmetric padding."""
+def test_tensorflow_padding_rules_match_keras(
+    layer: str, shape: tuple[int, ...], keras_kind: str, kwargs: dict[str, Any]
+) -> None:
+    """The "same" (and "causal") padding follows TensorFlow, including where it differs from torch's symmetric padding."""
     keras = pytest.importorskip("keras")
     model = model_for(layer, shape)
     node = model.shaped.layers[-1].node.name
@@ -275,3 +321,19 @@ def test_batch_of_one_and_odd_sizes() -> None:
     for layer, shape in [("Conv2D(3, 1)", (4, 5, 2)), ("Conv2D(3, (4, 5))", (4, 5, 2))]:
         model = model_for(layer, shape, dtype=np.float64)
         gradient_check(model, random_inputs(model, batch=1), rtol=1e-6, limit=15)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        'Conv2D(4, 3, strides=2, padding="same")',
+        'Conv2DTranspose(3, 3, strides=2, padding="same")',
+        "DepthwiseConv2D(3)",
+    ],
+)
+def test_unknown_spatial_sizes_follow_the_input(layer: str) -> None:
+    """With `(None, None, C)` inputs the kernels size everything from the arrays they receive."""
+    model = model_for(layer, (None, None, None, 2), dtype=np.float64)  # a leading None is the batch axis
+    for size in (5, 8):
+        inputs = random_inputs(model, fill={None: size})
+        gradient_check(model, inputs, rtol=1e-6, limit=10)

@@ -130,7 +130,9 @@ def pooling_reference(model: Model, layout: str) -> Callable[[Any], Any]:
     return lambda x: fn(x, size)
 
 
-def check_against_torch(model: Model, forward: Callable[[Any], Any], layout: str, inputs: dict[str, np.ndarray] | None = None) -> None:
+def check_against_torch(
+    model: Model, forward: Callable[[Any], Any], layout: str, inputs: dict[str, np.ndarray] | None = None
+) -> None:
     torch = pytest.importorskip("torch")
     inputs = inputs or random_inputs(model)
     ours, upstream = ours_pass(model, inputs)
@@ -143,7 +145,11 @@ def check_against_torch(model: Model, forward: Callable[[Any], Any], layout: str
     upstream_torch = [to_torch(u) if channels_last_map else u for u in upstream]
     theirs = torch_pass(torch.nn.Identity(), [to_torch(inputs["input"])], upstream_torch, forward=forward)
     compare_passes(
-        ours, theirs, param_names={}, input_map={"input": "0"}, output_transform=back,
+        ours,
+        theirs,
+        param_names={},
+        input_map={"input": "0"},
+        output_transform=back,
         input_grad_transform=nchw_to_nhwc if layout == CL else None,
     )
 
@@ -161,7 +167,9 @@ def test_pooling_gradients(layer: str, shape: tuple[int, ...], layout: str) -> N
     gradient_check(model, random_inputs(model), rtol=1e-6, limit=30)
 
 
-@pytest.mark.parametrize("layer", ["MaxPooling2D(2)", "MaxPooling2D(3, 1, padding=1)", "MaxPooling2D(3, 2, padding=1, ceil_mode=true)"])
+@pytest.mark.parametrize(
+    "layer", ["MaxPooling2D(2)", "MaxPooling2D(3, 1, padding=1)", "MaxPooling2D(3, 2, padding=1, ceil_mode=true)"]
+)
 def test_max_pooling_ties_go_to_the_first_maximum_like_torch(layer: str) -> None:
     """After a ReLU many windows hold equal values: the gradient goes to the first in window order."""
     pytest.importorskip("torch")
@@ -180,7 +188,7 @@ KERAS_CASES = [
 
 @pytest.mark.parametrize(("layer", "shape", "keras_kind", "args"), KERAS_CASES, ids=[c[0] for c in KERAS_CASES])
 def test_same_windows_match_keras(layer: str, shape: tuple[int, ...], keras_kind: str, args: tuple[int, int]) -> None:
-    """"same" pooling is TensorFlow's: extra padding after, averages over real positions only."""
+    """The "same" pooling is TensorFlow's: extra padding after, averages over real positions only."""
     keras = pytest.importorskip("keras")
     model = model_for(layer, shape)
     x = random_inputs(model)["input"]

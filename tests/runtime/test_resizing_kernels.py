@@ -68,8 +68,15 @@ def test_resizing_matches_torch(layer: str, shape: tuple[int, ...], layout: str)
     assert ours.outputs[0].dtype == np.float32
     to_torch = nhwc_to_nchw if layout == CL else np.ascontiguousarray
     back = nchw_to_nhwc if layout == CL else None
-    theirs = torch_pass(torch.nn.Identity(), [to_torch(inputs["input"])], [to_torch(u) for u in upstream], forward=resizing_reference(model))
-    compare_passes(ours, theirs, param_names={}, input_map={"input": "0"}, output_transform=back, input_grad_transform=back)
+    theirs = torch_pass(
+        torch.nn.Identity(),
+        [to_torch(inputs["input"])],
+        [to_torch(u) for u in upstream],
+        forward=resizing_reference(model),
+    )
+    compare_passes(
+        ours, theirs, param_names={}, input_map={"input": "0"}, output_transform=back, input_grad_transform=back
+    )
 
 
 @pytest.mark.parametrize(("layer", "shape", "layout"), CASES, ids=_ids())

@@ -47,11 +47,16 @@ def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], rate: float, 
     return mask * np.asarray(1.0 / keep, dtype=dtype)
 
 
+@functools.lru_cache(maxsize=16)
+def _mean_column(features: int, dtype: np.dtype) -> Array:
+    column = np.full((features, 1), 1.0 / features, dtype=dtype)
+    column.flags.writeable = False
+    return column
+
+
 def _last_axis_mean(a: Array) -> Array:
-    """Mean over the last axis, kept as a size-1 axis (np.add.reduce: several times faster than .mean here)."""
-    total = np.add.reduce(a, axis=-1, keepdims=True)
-    total *= np.asarray(1.0 / a.shape[-1], dtype=total.dtype)
-    return total
+    """Mean over the last axis, kept as a size-1 axis: a matrix-vector product, much faster than .mean here."""
+    return np.matmul(a, _mean_column(a.shape[-1], a.dtype))
 
 
 def layer_norm(x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:

@@ -27,7 +27,7 @@ from neural.config.args import Config
 from neural.layers.conv import axis_padding, conv_transpose_length, effective_kernel, same_padding
 from neural.runtime import ops
 from neural.runtime.kernels import Call, kernel
-from neural.runtime.kernels.common import fused_activation, from_channels_last, to_channels_last
+from neural.runtime.kernels.common import from_channels_last, fused_activation, to_channels_last
 from neural.runtime.tensor import Array, Tensor, make
 
 Pads = tuple[tuple[int, int], ...]
@@ -55,7 +55,9 @@ class Geometry:
 
     def span(self, out: tuple[int, ...]) -> tuple[int, ...]:
         """Padded length each axis needs for `out` windows: (out - 1) * s + k_eff."""
-        return tuple((o - 1) * s + effective_kernel(k, d) for o, k, s, d in zip(out, self.kernel, self.strides, self.dilation))
+        return tuple(
+            (o - 1) * s + effective_kernel(k, d) for o, k, s, d in zip(out, self.kernel, self.strides, self.dilation)
+        )
 
     def offsets(self) -> list[tuple[int, ...]]:
         """Every kernel tap, in row-major order."""
@@ -74,6 +76,11 @@ class Geometry:
 # --------------------------------------------------------------------------------------------
 
 
+def interior(spatial: tuple[int, ...], pads: Pads) -> tuple[slice, ...]:
+    """Index of the unpadded region (N, *spatial, C) of a padded channels-last array."""
+    return (slice(None), *(slice(b, b + n) for n, (b, _) in zip(spatial, pads)), slice(None))
+
+
 def pad_spatial(x: Array, pads: Pads, size: tuple[int, ...] | None = None) -> Array:
     """Zero-pad the spatial axes of `x` (N, *S, C) by (before, after); `size` (>= padded) adds zeros at the end."""
     spatial = x.shape[1:-1]
@@ -81,7 +88,7 @@ def pad_spatial(x: Array, pads: Pads, size: tuple[int, ...] | None = None) -> Ar
     if target == spatial:
         return x
     out = np.zeros((x.shape[0], *target, x.shape[-1]), dtype=x.dtype)
-    out[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(spatial, pads)), slice(None))] = x
+    out[interior(spatial, pads)] = x
     return out
 
 
@@ -123,7 +130,8 @@ def col2im(grad: Array, w: Array, out: tuple[int, ...], size: tuple[int, ...], g
     padded = np.zeros((batch, *size, g, per_group), dtype=grad.dtype)
     for k, offset in enumerate(geo.offsets()):
         part = _matmul(rows, taps[k]).reshape(g, batch, *out, per_group)
-        padded[(*geo.tap(offset, out), slice(None))] += np.moveaxis(part, 0, -2)
+        target = (*geo.tap(offset, out), slice(None))
+        padded[target] += np.moveaxis(part, 0, -2)
     return padded.reshape(batch, *size, g * per_group)
 
 
@@ -183,7 +191,7 @@ def conv_input_grad(grad: Array, w: Array, geo: Geometry, spatial: tuple[int, ..
     out = grad.shape[1:-1]
     size = tuple(max(need, b + n) for need, n, (b, _) in zip(geo.span(out), spatial, geo.pads))
     padded = col2im(grad, w, out, size, geo)
-    return padded[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(spatial, geo.pads)), slice(None))]
+    return padded[interior(spatial, geo.pads)]
 
 
 def conv_weight_grad(cols: Array, grad: Array, shape: tuple[int, ...], groups: int) -> Array:
@@ -193,7 +201,9 @@ def conv_weight_grad(cols: Array, grad: Array, shape: tuple[int, ...], groups: i
 
 
 def _bias_grad(grad: Array) -> Array:
-    return grad.reshape(-1, grad.shape[-1]).sum(axis=0)
+    """Sum of the output gradient (N, ..., F) over everything but the channels (as a BLAS product)."""
+    rows = grad.reshape(-1, grad.shape[-1])
+    return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,7 +279,7 @@ def _depthwise(
         dxp, gw = depthwise_backward(xp, weight.data, g, geo, x.requires_grad)
         gx = None
         if dxp is not None:
-            gx = dxp[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(x.shape[1:-1], geo.pads)), slice(None))]
+            gx = dxp[interior(x.shape[1:-1], geo.pads)]
         return (gx, gw) if bias is None else (gx, gw, _bias_grad(g))
 
     return make(y, parents, backward)
@@ -368,7 +378,11 @@ def conv_transpose_layer(call: Call) -> Tensor:
         for i, (n, k, s, d, op) in enumerate(zip(spatial, cfg.kernel_size, cfg.strides, cfg.dilation_rate, ops_))
     )
     geo = Geometry(
-        tuple(cfg.kernel_size), tuple(cfg.strides), tuple(cfg.dilation_rate), transpose_pads(cfg, spatial, out), cfg.groups
+        tuple(cfg.kernel_size),
+        tuple(cfg.strides),
+        tuple(cfg.dilation_rate),
+        transpose_pads(cfg, spatial, out),
+        cfg.groups,
     )
     y = conv_transpose(x, call.params["weight"], call.params.get("bias"), geo, out)
     return fused_activation(call, from_channels_last(call, y))

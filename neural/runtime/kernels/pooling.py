@@ -54,7 +54,9 @@ def pad_axes(x: Array, axes: Sequence[int], pads: Pads, value: float) -> Array:
     return out
 
 
-def window_taps(ndim: int, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], out: Sequence[int]) -> list[tuple[slice, ...]]:
+def window_taps(
+    ndim: int, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], out: Sequence[int]
+) -> list[tuple[slice, ...]]:
     """For every tap of the window (row-major), the strided slice of the padded input it reads."""
     taps = []
     for offset in np.ndindex(*pool):
@@ -65,7 +67,9 @@ def window_taps(ndim: int, axes: Sequence[int], pool: Sequence[int], strides: Se
     return taps
 
 
-def max_pool(x: Tensor, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], pads: Pads, out: Sequence[int]) -> Tensor:
+def max_pool(
+    x: Tensor, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], pads: Pads, out: Sequence[int]
+) -> Tensor:
     """Max over windows; positions in `pads` are -inf. Gradient goes to each window's first maximum."""
     xp = pad_axes(x.data, axes, pads, -np.inf)
     taps = window_taps(x.ndim, axes, pool, strides, out)
@@ -78,19 +82,24 @@ def max_pool(x: Tensor, axes: Sequence[int], pool: Sequence[int], strides: Seque
         arg[better] = k
 
     def backward(g: Array) -> tuple[Array]:
-        if len(taps) == 1:
-            dxp = np.zeros_like(xp)
-            dxp[taps[0]] = g
-        else:
-            dxp = np.zeros_like(xp)
-            for k, tap in enumerate(taps):
-                dxp[tap] += np.where(arg == k, g, 0)
+        dxp = np.zeros_like(xp)
+        for k, tap in enumerate(taps):
+            dxp[tap] += np.where(arg == k, g, 0)
         return (dxp[_interior(x.ndim, axes, pads, [x.shape[a] for a in axes])],)
 
     return make(y, (x,), backward)
 
 
-def window_counts(shape: Sequence[int], axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], pads: Pads, counted: Pads, out: Sequence[int], dtype: np.dtype) -> Array:
+def window_counts(
+    shape: Sequence[int],
+    axes: Sequence[int],
+    pool: Sequence[int],
+    strides: Sequence[int],
+    pads: Pads,
+    counted: Pads,
+    out: Sequence[int],
+    dtype: np.dtype,
+) -> Array:
     """Positions counted per window, broadcastable to the output: the input plus `counted` of the padding."""
     sizes = [shape[a] for a in axes]
     mask_shape = [1] * len(shape)
@@ -105,7 +114,15 @@ def window_counts(shape: Sequence[int], axes: Sequence[int], pool: Sequence[int]
     return sum((mask[t] for t in taps[1:]), mask[taps[0]].copy())
 
 
-def avg_pool(x: Tensor, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], pads: Pads, counted: Pads, out: Sequence[int]) -> Tensor:
+def avg_pool(
+    x: Tensor,
+    axes: Sequence[int],
+    pool: Sequence[int],
+    strides: Sequence[int],
+    pads: Pads,
+    counted: Pads,
+    out: Sequence[int],
+) -> Tensor:
     """Mean over windows; `counted` (before, after) of the zero `pads` enter the divisor."""
     xp = pad_axes(x.data, axes, pads, 0.0)
     taps = window_taps(x.ndim, axes, pool, strides, out)
