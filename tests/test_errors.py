@@ -79,6 +79,7 @@ CASES = [
     ("dense-two-inputs", net("Flatten()\nParallel { Dense(2) Dense(3) }\nDense(4)"), 6, 5, "takes one input; received 2"),
     ("output-consumed", net("Flatten()\nOutput(10)\nDense(5)"), 6, 5, "`Output` ends the network"),
     ("reserved-name", net("class = Flatten()"), 4, 5, "reserved word"),
+    ("framework-reserved-name", net("forward = Flatten()"), 4, 5, "generated models use it"),
     ("repeat-zero", net("Flatten()\nDense(4) * 0"), 5, 16, "positive integer"),
     ("bad-input-shape", net("Flatten()", shape="(0, 28)"), 2, 10, "tuple of positive sizes"),
     ("bad-layout", net("Flatten()", rest="  layout: channels_middle\n"), 5, 11, "did you mean `channels_last`?"),

@@ -99,9 +99,9 @@ def test_unet_long_skips() -> None:
     net = shaped("unet.neural")
     concats = [layer for layer in net.layers if layer.node.kind == "Concatenate"]
     assert [[ref.node for ref in c.node.inputs] for c in concats] == [
-        ["up3", "enc3.relu_2"],
-        ["up2", "enc2.relu_2"],
-        ["up1", "enc1.relu_2"],
+        ["up3", "enc3_relu_2"],
+        ["up2", "enc2_relu_2"],
+        ["up1", "enc1_relu_2"],
     ]
     assert net.output_shapes == ((128, 128, 1),)
 

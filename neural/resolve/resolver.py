@@ -64,6 +64,20 @@ LAYOUTS = ("channels_last", "channels_first")
 
 Flow = tuple[TensorRef, ...]
 
+# Layer names become attributes of generated models (torch.nn.Module, flax.nnx.Module): these are
+# taken by the frameworks themselves (torch 2.x nn.Module and nnx.Module public attributes).
+RESERVED_NAMES = frozenset(
+    """T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double
+    dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half
+    ipu load_state_dict modules mtia named_buffers named_children named_modules named_parameters parameters
+    register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
+    register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
+    register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
+    register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict to
+    to_empty train training type xpu zero_grad iter_children iter_modules perturb set_attributes sow
+    self None True False""".split()
+)
+
 
 def snake_case(kind: str) -> str:
     """`Conv2DTranspose` -> `conv2d_transpose`, `ReLU` -> `relu`, `LSTM` -> `lstm`."""
@@ -486,8 +500,12 @@ class NetworkBuilder:
             frame.names[name] = out if len(targets) == 1 else (out[i],)
 
     def _check_name(self, name: str, span: Span) -> None:
-        if keyword.iskeyword(name) or name in ("self", "None", "True", "False"):
+        if keyword.iskeyword(name):
             raise NameResolutionError(f"`{name}` is a reserved word; choose another name", span)
+        if name in RESERVED_NAMES:
+            raise NameResolutionError(
+                f"`{name}` is reserved (generated models use it for their own methods); choose another name", span
+            )
         if name.startswith("__"):
             raise NameResolutionError(f"names may not start with `__`: `{name}`", span)
 
@@ -580,14 +598,14 @@ class NetworkBuilder:
     def _node_name(self, stmt: ast.Statement, spec_or_word: LayerSpec | str, frame: Frame, name_output: bool) -> str:
         if name_output and len(stmt.targets) == 1:
             local = stmt.targets[0][0]
-            full = ".".join((*frame.scope, local))
+            full = qualified(frame.scope, local)
             if full not in self.node_names:
                 self._check_name(local, stmt.targets[0][1])
                 return full
         base = snake_case(spec_or_word if isinstance(spec_or_word, str) else spec_or_word.kind)
         while True:
             frame.counters[base] = frame.counters.get(base, 0) + 1
-            full = ".".join((*frame.scope, f"{base}_{frame.counters[base]}"))
+            full = qualified(frame.scope, f"{base}_{frame.counters[base]}")
             if full not in self.node_names and full not in frame.names:
                 self.node_names[full] = None
                 return full
@@ -605,7 +623,7 @@ class NetworkBuilder:
         env = self._macro_env(stmt, macro, frame)
         scope_name = self._node_name(stmt, macro.name, frame, name_output)
         self.node_names.pop(scope_name, None)
-        local = scope_name.rsplit(".", 1)[-1]
+        local = scope_name[len(qualified(frame.scope, "")) :]
         inner = Frame(
             env=env,
             names={},
@@ -733,6 +751,12 @@ class NetworkBuilder:
                             hint="use Dense(...) for a hidden layer",
                         )
                     )
+
+
+def qualified(scope: tuple[str, ...], local: str) -> str:
+    """A node's name: its macro scopes and its local name joined by `_` (a valid identifier, and the
+    attribute name of the layer in generated code)."""
+    return "_".join((*scope, local)) if local else "_".join(scope) + "_" if scope else ""
 
 
 def _is_block(entry: ast.Entry, word: str) -> bool:

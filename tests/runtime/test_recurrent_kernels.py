@@ -109,7 +109,9 @@ def test_recurrent_matches_torch(kind: str, layer: str) -> None:
     )
     node = _node(model)
     load_into_torch(module, model, node, rename=TORCH_NAMES)
-    theirs = torch_pass(module, [inputs["input"]], upstream, forward=_torch_forward(module, kind, **_flags(layer), mask=None))
+    theirs = torch_pass(
+        module, [inputs["input"]], upstream, forward=_torch_forward(module, kind, **_flags(layer), mask=None)
+    )
     names = {f"{node}.{k}": v for k, v in TORCH_NAMES.items() if f"{node}.{k}" in model.params}
     compare_passes(ours, theirs, param_names=names, input_map={"input": "0"})
 

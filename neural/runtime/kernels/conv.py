@@ -6,8 +6,8 @@ PyTorch's weight layout `(F, C / groups, *kernel)`:
 - forward: pad, take a strided window view `(N, *out, *kernel, C)` of the padded input (no copy),
   copy it once into columns `(groups, N * prod(out), prod(kernel) * C / groups)` (im2col), and do one
   matrix product per group with the weight matrix `(groups, prod(kernel) * C / groups, F / groups)`;
-- backward: the weight gradient is `columns.T @ grad`, the input gradient is `grad @ weight.T`
-  scattered back onto the padded input with one strided add per kernel offset (col2im), then cropped.
+- backward: the weight gradient is `columns.T @ grad`; the input gradient (col2im) is built kernel
+  tap by kernel tap, `grad @ weight_tap` added onto the strided positions that tap read, then cropped.
 
 A transposed convolution is the adjoint of the convolution with the same geometry: its forward pass
 is the input gradient of that convolution, its input gradient is that convolution's forward pass.
@@ -106,14 +106,19 @@ def window_view(xp: Array, out: tuple[int, ...], geo: Geometry) -> Array:
 
 
 def im2col(xp: Array, out: tuple[int, ...], geo: Geometry) -> Array:
-    """Columns (groups, N * prod(out), prod(kernel) * C / groups) of a padded (N, *S, C) array."""
+    """Columns (groups, N * prod(out), prod(kernel) * C / groups) of a padded (N, *S, C) array.
+
+    One copy of the window view; with groups the copy is row-major (N * prod(out), groups, ...) and
+    the result a view of it, which BLAS reads without another copy.
+    """
     view = window_view(xp, out, geo)
     g = geo.groups
     rows = xp.shape[0] * math.prod(out)
     if g == 1:
         return np.ascontiguousarray(view).reshape(1, rows, -1)
-    grouped = np.moveaxis(view.reshape(*view.shape[:-1], g, xp.shape[-1] // g), -2, 0)
-    return np.ascontiguousarray(grouped).reshape(g, rows, -1)
+    rank = len(out)
+    grouped = np.moveaxis(view.reshape(*view.shape[:-1], g, xp.shape[-1] // g), -2, 1 + rank)
+    return np.ascontiguousarray(grouped).reshape(rows, g, -1).transpose(1, 0, 2)
 
 
 def col2im(grad: Array, w: Array, out: tuple[int, ...], size: tuple[int, ...], geo: Geometry) -> Array:
@@ -127,12 +132,10 @@ def col2im(grad: Array, w: Array, out: tuple[int, ...], size: tuple[int, ...], g
     filters, per_group = w.shape[:2]
     taps = np.ascontiguousarray(w.reshape(g, filters // g, per_group, -1).transpose(3, 0, 1, 2))
     rows = split_groups(grad.reshape(-1, filters), g)
-    padded = np.zeros((batch, *size, g, per_group), dtype=grad.dtype)
+    padded = np.zeros((batch, *size, g * per_group), dtype=grad.dtype)
     for k, offset in enumerate(geo.offsets()):
-        part = _matmul(rows, taps[k]).reshape(g, batch, *out, per_group)
-        target = (*geo.tap(offset, out), slice(None))
-        padded[target] += np.moveaxis(part, 0, -2)
-    return padded.reshape(batch, *size, g * per_group)
+        padded[geo.tap(offset, out)] += grouped_matmul(rows, taps[k]).reshape(batch, *out, -1)
+    return padded
 
 
 def weight_matrix(w: Array, groups: int) -> Array:
@@ -154,32 +157,25 @@ def weight_from_matrix(m: Array, shape: tuple[int, ...]) -> Array:
 
 
 def split_groups(rows: Array, groups: int) -> Array:
-    """(M, F) -> (groups, M, F / groups)."""
-    if groups == 1:
-        return rows[None]
+    """(M, F) -> (groups, M, F / groups), a view."""
     m, f = rows.shape
-    return np.ascontiguousarray(rows.reshape(m, groups, f // groups).transpose(1, 0, 2))
+    return rows.reshape(m, groups, f // groups).transpose(1, 0, 2)
 
 
-def join_groups(grouped: Array) -> Array:
-    """(groups, M, F / groups) -> (M, F)."""
-    if grouped.shape[0] == 1:
-        return grouped[0]
-    g, m, f = grouped.shape
-    return grouped.transpose(1, 0, 2).reshape(m, g * f)
-
-
-def _matmul(a: Array, b: Array) -> Array:
-    """Grouped product: 2-D BLAS call when there is one group."""
-    if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
-    return np.matmul(a, b)
+def grouped_matmul(a: Array, b: Array) -> Array:
+    """Per-group products (groups, M, K) @ (groups, K, P) -> (M, groups * P), written group after group."""
+    g, m, _ = a.shape
+    if g == 1:
+        return a[0] @ b[0]
+    out = np.empty((m, g, b.shape[-1]), dtype=np.result_type(a, b))
+    np.matmul(a, b, out=out.transpose(1, 0, 2))
+    return out.reshape(m, -1)
 
 
 def conv_forward(x: Array, w: Array, geo: Geometry, out: tuple[int, ...]) -> tuple[Array, Array]:
     """(N, *S, C) -> ((N, *out, F), columns); the columns serve the weight gradient."""
     cols = im2col(pad_spatial(x, geo.pads), out, geo)
-    y = join_groups(_matmul(cols, weight_matrix(w, geo.groups)))
+    y = grouped_matmul(cols, weight_matrix(w, geo.groups))
     return y.reshape(x.shape[0], *out, w.shape[0]), cols
 
 
@@ -197,7 +193,8 @@ def conv_input_grad(grad: Array, w: Array, geo: Geometry, spatial: tuple[int, ..
 def conv_weight_grad(cols: Array, grad: Array, shape: tuple[int, ...], groups: int) -> Array:
     """Weight gradient (F, C / groups, *kernel) from the columns and the output gradient (N, *out, F)."""
     rows = split_groups(grad.reshape(-1, grad.shape[-1]), groups)
-    return weight_from_matrix(_matmul(cols.transpose(0, 2, 1), rows), shape)
+    product = cols[0].T @ rows[0] if groups == 1 else np.matmul(cols.transpose(0, 2, 1), rows)
+    return weight_from_matrix(product.reshape(groups, *product.shape[-2:]), shape)
 
 
 def _bias_grad(grad: Array) -> Array:
@@ -304,7 +301,7 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, geo: Geometry
         cols = im2col(pad_spatial(g, geo.pads, size), out, geo)
         gx = None
         if x.requires_grad:
-            gx = join_groups(_matmul(cols, weight_matrix(weight.data, geo.groups))).reshape(x.shape)
+            gx = grouped_matmul(cols, weight_matrix(weight.data, geo.groups)).reshape(x.shape)
         gw = conv_weight_grad(cols, x.data, weight.shape, geo.groups) if weight.requires_grad else None
         return (gx, gw) if bias is None else (gx, gw, _bias_grad(g))
 

@@ -302,8 +302,8 @@ def _reverse_time(x: Tensor) -> Tensor:
 
 def _outputs(states: Tensor, return_sequences: bool, return_state: bool) -> tuple[Tensor, ...]:
     """(T, S, N, *frame, H) states -> output (N, T, *frame, H) or (N, *frame, H), then the final states."""
-    h = ops.getitem(states, (slice(None), 0))
     if return_sequences:
+        h = ops.getitem(states, (slice(None), 0))
         output = ops.transpose(h, (1, 0, *range(2, h.ndim)))
     else:
         output = ops.getitem(states, (-1, 0))

@@ -1,0 +1,1 @@
+"""PyTorch emitters, one file per layer family."""

@@ -1,0 +1,102 @@
+"""Support definitions that generated modules include when their layers need them.
+
+Each entry is plain Python source (no DSL text inside), written once here and copied into the
+generated module, so the module stays self-contained. `requires` lists entries an entry uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HELPERS: dict[str, str] = {}
+REQUIRES: dict[str, tuple[str, ...]] = {}
+ORDER: list[str] = []
+
+
+def helper(name: str, source: str, requires: tuple[str, ...] = ()) -> None:
+    HELPERS[name] = source.strip("\n")
+    REQUIRES[name] = requires
+    ORDER.append(name)
+
+
+def helper_sources(names: Iterable[str]) -> list[str]:
+    """The sources of `names` and what they require, in definition order, each followed by blank lines."""
+    wanted: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        stack.extend(REQUIRES.get(name, ()))
+    lines: list[str] = []
+    for name in ORDER:
+        if name in wanted:
+            lines += [HELPERS[name], "", ""]
+    return lines
+
+
+helper(
+    "device_or_cpu",
+    '''
+def device_or_cpu(name: str) -> torch.device:
+    """The requested device, or the CPU when it is not available on this machine."""
+    device = torch.device(name)
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        return torch.device("cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return torch.device("cpu")
+    return device
+''',
+)
+
+helper(
+    "same_pad",
+    '''
+def same_pad(x: torch.Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]) -> torch.Tensor:
+    """Pad a channels-first tensor as TensorFlow's padding="same" does (the extra pixel at the end)."""
+    pads: list[int] = []
+    for size, k, s, d in reversed(list(zip(x.shape[2:], kernel, stride, dilation))):
+        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+''',
+)
+
+helper(
+    "keras_dot",
+    '''
+def keras_dot(a: torch.Tensor, b: torch.Tensor, axes: int | tuple[int, int], normalize: bool) -> torch.Tensor:
+    """keras.layers.Dot: contract one axis of each input (axes count the batch axis as 0)."""
+    axis_a, axis_b = (axes, axes) if isinstance(axes, int) else axes
+    axis_a, axis_b = axis_a % a.dim(), axis_b % b.dim()
+    if normalize:
+        a, b = F.normalize(a, dim=axis_a), F.normalize(b, dim=axis_b)
+    a = a.movedim(axis_a, -1).reshape(a.shape[0], -1, a.shape[axis_a])
+    rest_b = [size for i, size in enumerate(b.shape) if i not in (0, axis_b)]
+    b = b.movedim(axis_b, 1).reshape(b.shape[0], b.shape[axis_b], -1)
+    rest_a = [size for i, size in enumerate(a.shape[1:-1])]
+    out = torch.bmm(a, b)
+    return out.reshape(out.shape[0], *(rest_a + rest_b)) if rest_a + rest_b else out.reshape(-1, 1)
+''',
+)
+
+helper(
+    "gaussian_noise",
+    '''
+def gaussian_noise(x: torch.Tensor, stddev: float, training: bool) -> torch.Tensor:
+    """Add N(0, stddev) noise while training."""
+    return x + torch.randn_like(x) * stddev if training and stddev > 0 else x
+''',
+)
+
+helper(
+    "gaussian_dropout",
+    '''
+def gaussian_dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
+    """Multiply by N(1, rate / (1 - rate)) noise while training."""
+    if not training or rate == 0:
+        return x
+    return x * (1 + torch.randn_like(x) * math.sqrt(rate / (1 - rate)))
+''',
+)
