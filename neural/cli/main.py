@@ -114,6 +114,61 @@ def summary(file: str, network: str | None, fmt: str) -> None:
     print_summary(shaped)
 
 
+@cli.command(name="compile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--backend", type=click.Choice(["pytorch"]), default="pytorch", show_default=True, help="Target framework.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the module here (default: stdout).")
+@click.option("--network", default=None, help="Network to compile (default: the first).")
+def compile_command(file: str, backend: str, output: str | None, network: str | None) -> None:
+    """Generate a runnable, readable model module for FILE."""
+    from neural.api import analyse, load
+    from neural.targets.pytorch.codegen import format_code, generate
+
+    try:
+        shaped = analyse(load(file).network(network))
+        code = format_code(generate(shaped, source=file))
+    except Exception as exc:
+        fail(exc)
+    if output is None:
+        click.echo(code, nl=False)
+        return
+    from neural.training.checkpoint import atomic_write_text
+    from pathlib import Path
+
+    atomic_write_text(Path(output), code)
+    click.echo(f"wrote {output} ({shaped.network.name}, {shaped.params:,} parameters)", err=True)
+
+
+@cli.command(name="compare")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--backends", default="numpy,pytorch", show_default=True, help="Comma-separated backends, or `all`.")
+@click.option("--tolerance", type=float, default=1e-4, show_default=True, help="Largest relative difference allowed.")
+@click.option("--network", default=None, help="Network to compare (default: the first).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def compare_command(file: str, backends: str, tolerance: float, network: str | None, seed: int, fmt: str) -> None:
+    """Run the same weights and input through several backends; exit 1 above the tolerance."""
+    from neural.api import analyse, load
+    from neural.compare import compare, parse_backends, report_rows
+
+    try:
+        shaped = analyse(load(file).network(network))
+        results = compare(shaped, parse_backends(backends), tolerance=tolerance, seed=seed)
+    except Exception as exc:
+        fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps(report_rows(results), indent=2))
+    else:
+        click.echo(f"{'backend':<12}{'outputs':>12}{'after one step':>16}  (largest difference vs numpy, relative)")
+        for r in results:
+            step = "n/a" if r.step is None else f"{r.step:.2e}"
+            status = "ok" if r.ok else "ABOVE TOLERANCE"
+            note = f"  {r.note}" if r.note else ""
+            click.echo(f"{r.backend:<12}{r.forward:>12.2e}{step:>16}  {status}{note}")
+    if not all(r.ok for r in results):
+        raise SystemExit(EXIT_INVALID)
+
+
 def _reporter(quiet: bool) -> Any:
     from neural.training.events import SilentReporter
 

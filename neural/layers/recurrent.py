@@ -4,8 +4,9 @@ Input is a sequence (timesteps, features); timesteps may be None (known only at 
 (timesteps, units) with `return_sequences`, else the last step (units,). With `return_state` the
 layer has several outputs, in Keras order: (output, h) for SimpleRNN and GRU, (output, h, c) for LSTM.
 
-Weights follow PyTorch (`torch.nn.RNN/LSTM/GRU`, one layer): "weight_ih" (G*H, in), "weight_hh"
-(G*H, H), "bias_ih" (G*H,), "bias_hh" (G*H,), with G gates stacked in PyTorch's order: LSTM i, f, g, o
+Weights follow PyTorch (`torch.nn.RNN/LSTM/GRU`, one layer, same names): "weight_ih_l0" (G*H, in),
+"weight_hh_l0" (G*H, H), "bias_ih_l0" (G*H,), "bias_hh_l0" (G*H,) (Bidirectional adds the `_reverse`
+copies, as `bidirectional=True` does), with G gates stacked in PyTorch's order: LSTM i, f, g, o
 (G = 4); GRU r, z, n (G = 3, the `reset_after` form Keras also defaults to); SimpleRNN G = 1. Two bias
 vectors, as PyTorch counts them (Keras' LSTM and SimpleRNN keep one: G*H fewer parameters).
 `dropout` applies to the inputs of every step (Keras meaning; PyTorch's `dropout` is between stacked
@@ -28,6 +29,11 @@ from neural.layers.registry import register
 
 RATE = Float(0.0, 1.0, max_open=True)
 SEQUENCE_HINT = "a recurrent layer reads (timesteps, features); use Reshape((steps, features)) to make a sequence"
+
+
+def rnn_weight(base: str, reverse: bool = False) -> str:
+    """torch.nn.RNN/LSTM/GRU's name of a one-layer weight: weight_ih_l0, bias_hh_l0_reverse, ..."""
+    return f"{base}_l0_reverse" if reverse else f"{base}_l0"
 
 
 def _sequence_args(bias_doc: str = "learn biases (bias_ih and bias_hh)", states: str = "h") -> tuple[Arg, ...]:
@@ -103,10 +109,10 @@ class _Recurrent(LayerSpec):
     def weights(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Mapping[str, Weight]:
         features = self._features(cfg, inputs[0])
         rows = self.gates * cfg.units
-        found = {"weight_ih": Weight((rows, features)), "weight_hh": Weight((rows, cfg.units))}
+        found = {rnn_weight("weight_ih"): Weight((rows, features)), rnn_weight("weight_hh"): Weight((rows, cfg.units))}
         if cfg.use_bias:
-            found["bias_ih"] = Weight((rows,))
-            found["bias_hh"] = Weight((rows,))
+            found[rnn_weight("bias_ih")] = Weight((rows,))
+            found[rnn_weight("bias_hh")] = Weight((rows,))
         return found
 
     def macs(self, cfg: Config, inputs: Sequence[Shape], outputs: Sequence[Shape], ctx: LayerContext) -> int | None:
@@ -209,7 +215,7 @@ class Bidirectional(LayerSpec):
     def weights(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Mapping[str, Weight]:
         spec, inner = self._inner(cfg)
         one = spec.weights(inner, inputs, ctx)
-        return {f"{direction}.{name}": w for direction in ("forward", "backward") for name, w in one.items()}
+        return {**one, **{f"{name}_reverse": w for name, w in one.items()}}
 
     def macs(self, cfg: Config, inputs: Sequence[Shape], outputs: Sequence[Shape], ctx: LayerContext) -> int | None:
         spec, inner = self._inner(cfg)

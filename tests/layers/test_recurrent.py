@@ -99,10 +99,10 @@ def test_recurrent(layer: str, shape: Shape, expected: tuple[Shape, int, int | N
 def test_lstm_weight_layout() -> None:
     weights = info("LSTM(32)", 20, 8).weights
     assert {k: w.shape for k, w in weights.items()} == {
-        "weight_ih": (128, 8),
-        "weight_hh": (128, 32),
-        "bias_ih": (128,),
-        "bias_hh": (128,),
+        "weight_ih_l0": (128, 8),
+        "weight_hh_l0": (128, 32),
+        "bias_ih_l0": (128,),
+        "bias_hh_l0": (128,),
     }
 
 
@@ -184,8 +184,8 @@ def test_bidirectional(layer: str, expected_shapes: tuple[Shape, ...], params: i
 def test_bidirectional_weight_names() -> None:
     weights = info("Bidirectional(GRU(4))", 5, 3).weights
     assert {k: w.shape for k, w in weights.items()} == {
-        f"{d}.{n}": s
-        for d in ("forward", "backward")
+        f"{n}{suffix}": s
+        for suffix in ("_l0", "_l0_reverse")
         for n, s in (("weight_ih", (12, 3)), ("weight_hh", (12, 4)), ("bias_ih", (12,)), ("bias_hh", (12,)))
     }
 
@@ -327,7 +327,7 @@ def test_matches_torch(kind: str, units: int, steps: int, features: int, use_bia
     # torch states are (num_layers, batch, H); ours drop layers and batch
     assert [s for s in node.output_shapes[1:]] == [t[2:] for t in _torch_state_shapes(kind, states)]
     assert node.params == sum(p.numel() for p in module.parameters())
-    torch_weights = {name.removesuffix("_l0"): tuple(p.shape) for name, p in module.named_parameters()}
+    torch_weights = {name: tuple(p.shape) for name, p in module.named_parameters()}
     assert {k: w.shape for k, w in node.weights.items()} == torch_weights
 
 
@@ -345,11 +345,7 @@ def test_bidirectional_matches_torch(kind: str, return_sequences: bool, use_bias
     assert node.output_shape == torch_output
     assert node.params == sum(p.numel() for p in module.parameters())
 
-    def ours(name: str) -> str:
-        base = name.replace("_l0_reverse", "").replace("_l0", "")
-        return ("backward." if name.endswith("_reverse") else "forward.") + base
-
-    torch_weights = {ours(name): tuple(p.shape) for name, p in module.named_parameters()}
+    torch_weights = {name: tuple(p.shape) for name, p in module.named_parameters()}
     assert {k: w.shape for k, w in node.weights.items()} == torch_weights
 
 

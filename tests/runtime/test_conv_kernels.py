@@ -290,6 +290,18 @@ KERAS_CASES = [
     ),
     ("Conv2DTranspose(4, 2, strides=3)", (4, 5, 3), "Conv2DTranspose", {"kernel_size": 2, "strides": 3}),
     (
+        'Conv2DTranspose(4, 4, strides=3, padding="same", output_padding=(1, 2))',
+        (4, 5, 3),
+        "Conv2DTranspose",
+        {"kernel_size": 4, "strides": 3, "padding": "same", "output_padding": (1, 2)},
+    ),
+    (
+        "Conv2DTranspose(4, 3, strides=2, output_padding=1)",
+        (4, 5, 3),
+        "Conv2DTranspose",
+        {"kernel_size": 3, "strides": 2, "output_padding": 1},
+    ),
+    (
         'Conv1D(4, 3, padding="causal", dilation_rate=2)',
         (9, 3),
         "Conv1D",

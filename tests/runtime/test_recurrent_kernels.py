@@ -14,16 +14,9 @@ from neural.runtime.gradcheck import Pass, assert_close, gradient_check, run_pas
 from neural.runtime.model import Model
 from neural.runtime.tensor import Tensor
 
-TORCH_NAMES = {
-    "weight_ih": "weight_ih_l0",
-    "weight_hh": "weight_hh_l0",
-    "bias_ih": "bias_ih_l0",
-    "bias_hh": "bias_hh_l0",
-}
-BIDIRECTIONAL_NAMES = {
-    **{f"forward.{k}": v for k, v in TORCH_NAMES.items()},
-    **{f"backward.{k}": v + "_reverse" for k, v in TORCH_NAMES.items()},
-}
+# our weight names are torch's (one layer): the maps are the identity, kept explicit for the reader
+TORCH_NAMES = {n: n for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+BIDIRECTIONAL_NAMES = {**TORCH_NAMES, **{f"{k}_reverse": f"{v}_reverse" for k, v in TORCH_NAMES.items()}}
 
 
 def _one(result: Tensor | tuple[Tensor, ...]) -> Tensor:
@@ -103,7 +96,7 @@ def test_recurrent_matches_torch(kind: str, layer: str) -> None:
     inputs = random_inputs(model, batch=2)
     ours, upstream = ours_pass(model, inputs)
     _check_shapes(model, ours.outputs)
-    units = model.params[f"{_node(model)}.weight_hh"].shape[1]
+    units = model.params[f"{_node(model)}.weight_hh_l0"].shape[1]
     module = _torch_module(
         kind, 3, units, bias="use_bias=false" not in layer, nonlinearity="relu" if '"relu"' in layer else "tanh"
     )
@@ -196,7 +189,7 @@ def test_bidirectional_matches_torch(kind: str, inner: str, merge: str | None) -
     ours, upstream = ours_pass(model, inputs)
     _check_shapes(model, ours.outputs)
     node = _node(model)
-    units = model.params[f"{node}.forward.weight_hh"].shape[1]
+    units = model.params[f"{node}.weight_hh_l0"].shape[1]
     module = _torch_module(kind, 3, units, bias=True, bidirectional=True)
     load_into_torch(module, model, node, rename=BIDIRECTIONAL_NAMES)
     forward = _torch_bidirectional(module, kind, merge, **_flags(inner))
@@ -221,7 +214,7 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def _reference(kind: str, weights: dict[str, np.ndarray], x: np.ndarray, act: str, gate: str) -> np.ndarray:
     """Every hidden state (N, T, H), one step at a time, in float64."""
     f, g = ACTIVATIONS[act], ACTIVATIONS[gate]
-    w_ih, w_hh, b_ih, b_hh = (weights[k].astype(np.float64) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    w_ih, w_hh, b_ih, b_hh = (weights[k].astype(np.float64) for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))
     units = w_hh.shape[1]
     h = np.zeros((x.shape[0], units))
     c = np.zeros_like(h)
@@ -279,7 +272,7 @@ def test_go_backwards_sequence_order_matches_keras() -> None:
     w = {k[len(node) + 1 :]: v for k, v in model.state_dict().items()}
     layer = keras.layers.SimpleRNN(4, go_backwards=True, return_sequences=True)
     layer.build((None, 5, 3))
-    layer.set_weights([w["weight_ih"].T, w["weight_hh"].T, w["bias_ih"] + w["bias_hh"]])
+    layer.set_weights([w["weight_ih_l0"].T, w["weight_hh_l0"].T, w["bias_ih_l0"] + w["bias_hh_l0"]])
     expected = np.asarray(layer(inputs["input"]))
     assert_close(_one(model(inputs)).data, expected, 1e-5)
 

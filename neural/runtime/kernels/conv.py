@@ -204,39 +204,44 @@ def _bias_grad(grad: Array) -> Array:
 
 
 # --------------------------------------------------------------------------------------------
-# Depthwise (one input channel per group): one product per kernel tap, no columns
+# Depthwise (one input channel per group): columns without a matrix product
 # --------------------------------------------------------------------------------------------
 
 
 def _depthwise_taps(w: Array, channels: int) -> Array:
     """(C * m, 1, *kernel) -> (prod(kernel), C, m)."""
-    return w.reshape(channels, w.shape[0] // channels, -1).transpose(2, 0, 1)
+    return np.ascontiguousarray(w.reshape(channels, w.shape[0] // channels, -1).transpose(2, 0, 1))
 
 
-def depthwise_forward(xp: Array, w: Array, geo: Geometry, out: tuple[int, ...]) -> Array:
-    """Padded (N, *S, C) -> (N, *out, C * m); output channel c * m + j uses input channel c."""
+def depthwise_forward(xp: Array, w: Array, geo: Geometry, out: tuple[int, ...]) -> tuple[Array, Array]:
+    """Padded (N, *S, C) -> ((N, *out, C * m), columns (M, prod(kernel), C)); channel c * m + j reads channel c."""
     channels = xp.shape[-1]
-    taps = _depthwise_taps(w, channels)
-    y = np.zeros((xp.shape[0], *out, channels, taps.shape[-1]), dtype=xp.dtype)
-    for k, offset in enumerate(geo.offsets()):
-        y += xp[geo.tap(offset, out)][..., None] * taps[k]
-    return y.reshape(*y.shape[:-2], -1)
+    cols = im2col(xp, out, Geometry(geo.kernel, geo.strides, geo.dilation, geo.pads)).reshape(
+        -1, len(geo.offsets()), channels
+    )
+    y = np.einsum("mkc,kcj->mcj", cols, _depthwise_taps(w, channels))
+    return y.reshape(xp.shape[0], *out, -1), cols
 
 
-def depthwise_backward(xp: Array, w: Array, grad: Array, geo: Geometry, need_input: bool) -> tuple[Array | None, Array]:
-    """(gradient of the padded input or None, weight gradient (C * m, 1, *kernel)) from grad (N, *out, C * m)."""
-    channels = xp.shape[-1]
+def depthwise_backward(
+    cols: Array, padded_shape: tuple[int, ...], w: Array, grad: Array, geo: Geometry, need_input: bool
+) -> tuple[Array | None, Array]:
+    """(gradient of the padded input or None, weight gradient (C * m, 1, *kernel)) from grad (N, *out, C * m).
+
+    The input gradient adds `grad * tap` onto the positions each tap read, tap by tap.
+    """
+    channels = padded_shape[-1]
     out = grad.shape[1:-1]
     taps = _depthwise_taps(w, channels)
-    g4 = grad.reshape(*grad.shape[:-1], channels, -1)
-    spatial_axes = tuple(range(len(out) + 1))
-    dxp = np.zeros_like(xp) if need_input else None
-    dtaps = np.empty_like(taps)
+    g3 = grad.reshape(-1, channels, taps.shape[-1])
+    dtaps = np.einsum("mkc,mcj->kcj", cols, g3)
+    if not need_input:
+        return None, dtaps.transpose(1, 2, 0).reshape(w.shape)
+    dxp = np.zeros(padded_shape, dtype=grad.dtype)
+    g4 = g3.reshape(*grad.shape[:-1], channels, -1)
     for k, offset in enumerate(geo.offsets()):
-        window = geo.tap(offset, out)
-        dtaps[k] = (xp[window][..., None] * g4).sum(axis=spatial_axes)
-        if dxp is not None:
-            dxp[window] += g4[..., 0] * taps[k, :, 0] if taps.shape[-1] == 1 else (g4 * taps[k]).sum(axis=-1)
+        part = g4[..., 0] * taps[k, :, 0] if taps.shape[-1] == 1 else np.einsum("...cj,cj->...c", g4, taps[k])
+        dxp[geo.tap(offset, out)] += part
     return dxp, dtaps.transpose(1, 2, 0).reshape(w.shape)
 
 
@@ -268,15 +273,13 @@ def _depthwise(
     x: Tensor, weight: Tensor, bias: Tensor | None, geo: Geometry, out: tuple[int, ...], parents: tuple[Tensor, ...]
 ) -> Tensor:
     xp = pad_spatial(x.data, geo.pads)
-    y = depthwise_forward(xp, weight.data, geo, out)
+    y, cols = depthwise_forward(xp, weight.data, geo, out)
     if bias is not None:
         y += bias.data
 
     def backward(g: Array) -> tuple[Array | None, ...]:
-        dxp, gw = depthwise_backward(xp, weight.data, g, geo, x.requires_grad)
-        gx = None
-        if dxp is not None:
-            gx = dxp[interior(x.shape[1:-1], geo.pads)]
+        dxp, gw = depthwise_backward(cols, xp.shape, weight.data, g, geo, x.requires_grad)
+        gx = None if dxp is None else dxp[interior(x.shape[1:-1], geo.pads)]
         return (gx, gw) if bias is None else (gx, gw, _bias_grad(g))
 
     return make(y, parents, backward)

@@ -70,21 +70,25 @@ def window_taps(
 def max_pool(
     x: Tensor, axes: Sequence[int], pool: Sequence[int], strides: Sequence[int], pads: Pads, out: Sequence[int]
 ) -> Tensor:
-    """Max over windows; positions in `pads` are -inf. Gradient goes to each window's first maximum."""
+    """Max over windows; positions in `pads` are -inf. Gradient goes to each window's first maximum.
+
+    The forward pass is a chain of `np.maximum`; the backward pass finds, tap by tap, the windows
+    whose maximum sits there and has not been claimed by an earlier tap.
+    """
     xp = pad_axes(x.data, axes, pads, -np.inf)
     taps = window_taps(x.ndim, axes, pool, strides, out)
     y = xp[taps[0]].copy()
-    arg = np.zeros(y.shape, dtype=np.min_scalar_type(len(taps)))
-    for k, tap in enumerate(taps[1:], start=1):
-        value = xp[tap]
-        better = value > y
-        np.copyto(y, value, where=better)
-        arg[better] = k
+    for tap in taps[1:]:
+        np.maximum(y, xp[tap], out=y)
 
     def backward(g: Array) -> tuple[Array]:
         dxp = np.zeros_like(xp)
-        for k, tap in enumerate(taps):
-            dxp[tap] += np.where(arg == k, g, 0)
+        unclaimed = np.ones(y.shape, dtype=bool)
+        for tap in taps:
+            hit = xp[tap] == y
+            hit &= unclaimed
+            unclaimed ^= hit
+            dxp[tap] += g * hit
         return (dxp[_interior(x.ndim, axes, pads, [x.shape[a] for a in axes])],)
 
     return make(y, (x,), backward)

@@ -28,7 +28,7 @@ Sequence semantics follow Keras:
   (per sample and frame element for ConvLSTM2D) shared by all time steps, as Keras' RNN cells draw it;
   drawn from the model's generator as `rng.random(shape) < 1 - rate`.
 - Initial states are zeros; `return_state` adds the final h (and c), as the spec orders them.
-- Bidirectional runs the inner layer forwards (weights `forward.*`) and backwards (`backward.*`, with
+- Bidirectional runs the inner layer forwards (weights `*_l0`) and backwards (`*_l0_reverse`, with
   `go_backwards` flipped); the backward sequence is flipped back to input order before merging (Keras
   and PyTorch `bidirectional=True` agree on this). Outputs: the merged output (or forward, backward
   with merge_mode none), then the forward states, then the backward states.
@@ -43,6 +43,7 @@ import numpy as np
 
 from neural.config.args import Config
 from neural.layers.nested import NestedLayer
+from neural.layers.recurrent import rnn_weight
 from neural.runtime import activations, ops
 from neural.runtime.kernels import Call, kernel
 from neural.runtime.tensor import Array, Tensor, make
@@ -313,22 +314,22 @@ def _outputs(states: Tensor, return_sequences: bool, return_state: bool) -> tupl
 
 
 def run_sequence(
-    call: Call, kind: str, cfg: Config, prefix: str = "", *, go_backwards: bool | None = None
+    call: Call, kind: str, cfg: Config, reverse: bool = False, *, go_backwards: bool | None = None
 ) -> tuple[Tensor, ...]:
     """One SimpleRNN / LSTM / GRU over call.x (N, T, F): the spec's outputs in Keras order.
 
-    `prefix` selects the weights (Bidirectional's "forward." / "backward."); `go_backwards`
-    overrides the config's.
+    `reverse` selects Bidirectional's backward weights (`*_l0_reverse`); `go_backwards` overrides
+    the config's.
     """
     p = call.params
     x = call.x
     if cfg.go_backwards if go_backwards is None else go_backwards:
         x = _reverse_time(x)
     x = input_dropout(call, x, cfg.dropout)
-    weight_hh = p[prefix + "weight_hh"]
-    projected = ops.linear(x, p[prefix + "weight_ih"], p.get(prefix + "bias_ih"))
+    weight_hh = p[rnn_weight("weight_hh", reverse)]
+    projected = ops.linear(x, p[rnn_weight("weight_ih", reverse)], p.get(rnn_weight("bias_ih", reverse)))
     cell = make_cell(kind, cfg)
-    states = recurrence(cell, projected, weight_hh, p.get(prefix + "bias_hh"), DenseTransform(weight_hh.data))
+    states = recurrence(cell, projected, weight_hh, p.get(rnn_weight("bias_hh", reverse)), DenseTransform(weight_hh.data))
     return _outputs(states, cfg.return_sequences, cfg.return_state)
 
 
@@ -354,8 +355,8 @@ def bidirectional(call: Call) -> Tensor | tuple[Tensor, ...]:
     """(N, T, F) -> merged outputs of a forward and a backward run, then forward states, backward states."""
     inner: NestedLayer = call.config.layer
     cfg = inner.config
-    forward = run_sequence(call, inner.kind, cfg, "forward.")
-    backward = run_sequence(call, inner.kind, cfg, "backward.", go_backwards=not cfg.go_backwards)
+    forward = run_sequence(call, inner.kind, cfg)
+    backward = run_sequence(call, inner.kind, cfg, True, go_backwards=not cfg.go_backwards)
     back_output = _reverse_time(backward[0]) if cfg.return_sequences else backward[0]
     mode = call.config.merge_mode
     merged: Sequence[Tensor] = (forward[0], back_output) if mode is None else (_merge(mode, forward[0], back_output),)

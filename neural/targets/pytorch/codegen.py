@@ -194,11 +194,12 @@ def _imports(helpers: set[str]) -> list[str]:
         "from __future__ import annotations",
         "",
         "import argparse",
-        "import json",
         "import math",
         "import os",
         "import time",
+        "from collections.abc import Callable",
         "from pathlib import Path",
+        "from typing import Any",
         "",
         "import numpy as np",
         "import torch",
@@ -265,3 +266,22 @@ def generate_all(networks: Sequence[ShapedNetwork]) -> dict[str, str]:
             errors.append(exc)
     raise_collected(errors)
     return found
+
+
+def format_code(text: str) -> str:
+    """Format generated code with ruff (installed with Neural); unchanged if ruff is unavailable."""
+    import subprocess
+    import sys
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--line-length", "120", "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return text
+    return result.stdout if result.returncode == 0 and result.stdout else text

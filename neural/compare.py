@@ -1,0 +1,183 @@
+"""`neural compare`: the same weights and inputs through several backends, against the NumPy runtime.
+
+Weights are initialized once (by the NumPy runtime) and loaded into every backend under their
+canonical names. Each backend runs the same random input in evaluation mode, then one training
+step on the same batch; the report gives the largest difference of outputs and of the updated
+weights, relative to the largest magnitude of the reference.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from neural.errors import NeuralError
+from neural.layers.registry import get_spec
+from neural.runtime.gradcheck import max_relative_error
+from neural.runtime.model import Model
+from neural.runtime.tensor import Tensor, no_grad
+from neural.shapes.engine import ShapedNetwork
+from neural.training.losses import build_loss
+from neural.training.optimizers import build_optimizer
+
+STOCHASTIC_FAMILIES = frozenset({"regularization"})
+ADAPTERS = {"pytorch": "neural.targets.pytorch.adapter"}
+
+
+class Adapter(Protocol):
+    name: str
+
+    def forward(self, weights: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]: ...
+
+    def train_step(
+        self, weights: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], targets: np.ndarray, training: bool
+    ) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class Comparison:
+    backend: str
+    forward: float
+    step: float | None
+    tolerance: float
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.forward <= self.tolerance and (self.step is None or self.step <= self.tolerance)
+
+
+def random_inputs(shaped: ShapedNetwork, batch: int, rng: np.random.Generator, unknown: int = 6) -> dict[str, np.ndarray]:
+    """Random inputs for every network input (token ids below the reading Embedding's vocabulary)."""
+    found: dict[str, np.ndarray] = {}
+    vocab = _vocabularies(shaped)
+    for spec in shaped.network.inputs:
+        shape = (batch, *(d if d is not None else unknown for d in spec.shape))
+        if spec.dtype == "int64":
+            found[spec.name] = rng.integers(0, vocab.get(spec.name, 10), size=shape)
+        else:
+            found[spec.name] = rng.standard_normal(shape).astype(np.float32)
+    return found
+
+
+def _vocabularies(shaped: ShapedNetwork) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for layer in shaped.layers:
+        if layer.node.kind == "Embedding":
+            for ref in layer.node.inputs:
+                found[ref.node] = min(found.get(ref.node, 10**9), int(layer.node.config.input_dim))
+    return found
+
+
+def random_targets(shaped: ShapedNetwork, outputs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Targets that fit the loss: class ids for sparse cross-entropy, one-hot or 0/1 or values otherwise."""
+    loss = shaped.network.loss.name if shaped.network.loss else "mean_squared_error"
+    if loss == "sparse_categorical_crossentropy":
+        return rng.integers(0, outputs.shape[-1], size=outputs.shape[:-1])
+    if loss == "categorical_crossentropy":
+        return np.eye(outputs.shape[-1], dtype=np.float32)[rng.integers(0, outputs.shape[-1], size=outputs.shape[:-1])]
+    if loss == "binary_crossentropy":
+        return rng.integers(0, 2, size=outputs.shape).astype(np.float32)
+    return rng.standard_normal(outputs.shape).astype(np.float32)
+
+
+def deterministic_step(shaped: ShapedNetwork) -> bool:
+    """Train-mode steps are compared only without random layers (dropout masks differ by backend)."""
+    for layer in shaped.layers:
+        cfg = layer.node.config
+        if get_spec(layer.node.kind).family in STOCHASTIC_FAMILIES:
+            return False
+        if float(cfg.get("dropout", 0) or 0) > 0:
+            return False
+    return True
+
+
+class NumpyReference:
+    name = "numpy"
+
+    def __init__(self, shaped: ShapedNetwork, seed: int) -> None:
+        self.shaped = shaped
+        self.model = Model(shaped, seed=seed)
+
+    def initial_weights(self) -> dict[str, np.ndarray]:
+        return self.model.state_dict()
+
+    def forward(self, weights: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        self.model.load_state_dict(weights)
+        with no_grad():
+            out = self.model(dict(inputs), training=False)
+        return [o.data for o in (out if isinstance(out, tuple) else (out,))]
+
+    def train_step(
+        self, weights: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], targets: np.ndarray, training: bool
+    ) -> dict[str, np.ndarray]:
+        net = self.shaped.network
+        assert net.loss is not None and net.optimizer is not None
+        self.model.load_state_dict(weights)
+        self.model.zero_grad()
+        pred = self.model(dict(inputs), training=training)
+        assert isinstance(pred, Tensor)
+        build_loss(net.loss)(pred, targets).backward()
+        build_optimizer(net.optimizer, self.model.params).step()
+        return self.model.state_dict()
+
+
+def adapter_for(name: str, shaped: ShapedNetwork) -> Adapter:
+    module_name = ADAPTERS.get(name)
+    if module_name is None:
+        raise NeuralError(f"unknown backend `{name}` for compare; known: numpy, {', '.join(ADAPTERS)}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise NeuralError(f"the {name} backend is not available here: {exc}") from None
+    adapter: Adapter = module.Adapter(shaped)
+    return adapter
+
+
+def compare(
+    shaped: ShapedNetwork, backends: Sequence[str], *, tolerance: float = 1e-4, seed: int = 0, batch: int = 2
+) -> list[Comparison]:
+    rng = np.random.default_rng(seed)
+    reference = NumpyReference(shaped, seed)
+    weights = reference.initial_weights()
+    inputs = random_inputs(shaped, batch, rng)
+    expected = reference.forward(weights, inputs)
+    trainable = (
+        shaped.network.loss is not None and shaped.network.optimizer is not None and len(expected) == 1 and shaped.params > 0
+    )
+    training = deterministic_step(shaped)
+    targets = random_targets(shaped, expected[0], rng) if trainable else None
+    expected_step = reference.train_step(weights, inputs, targets, training) if targets is not None else None
+    results = []
+    for name in backends:
+        if name == "numpy":
+            continue
+        adapter = adapter_for(name, shaped)
+        outputs = adapter.forward(weights, inputs)
+        forward = max(max_relative_error(o, e) for o, e in zip(outputs, expected))
+        step = None
+        note = "" if training else "step compared in evaluation mode (the network has random layers)"
+        if targets is not None and expected_step is not None:
+            stepped = adapter.train_step(weights, inputs, targets, training)
+            step = max(max_relative_error(stepped[k], expected_step[k]) for k in expected_step)
+        elif not trainable:
+            note = "no training step (no loss, optimizer or parameters, or several outputs)"
+        results.append(Comparison(name, forward, step, tolerance, note))
+    return results
+
+
+def parse_backends(text: str, known: Sequence[str] = ("numpy", "pytorch")) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return list(known)
+    return names
+
+
+def report_rows(results: Sequence[Comparison]) -> list[dict[str, Any]]:
+    return [
+        {"backend": r.backend, "forward": r.forward, "step": r.step, "ok": r.ok, "note": r.note} for r in results
+    ]
