@@ -25,6 +25,7 @@ $(VENV)/.all: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/neural check examples/digits_cnn.neural
 	$(BIN)/neural summary examples/digits_cnn.neural
+	$(BIN)/neural train examples/digits_cnn.neural --backend numpy --data digits
 
 test: $(VENV)/.all lint typecheck pytest
 

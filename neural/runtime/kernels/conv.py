@@ -11,8 +11,9 @@ PyTorch's weight layout `(F, C / groups, *kernel)`:
 
 A transposed convolution is the adjoint of the convolution with the same geometry: its forward pass
 is the input gradient of that convolution, its input gradient is that convolution's forward pass.
-Depthwise convolutions (one input channel per group) skip the columns and accumulate one product
-per kernel offset; a separable convolution is a depthwise one followed by a 1x1 (`ops.linear`).
+Depthwise convolutions (one input channel per group) replace the per-group products, which would be
+thin, by one `einsum` over the columns; a separable convolution is a depthwise one followed by a 1x1
+convolution (`ops.linear`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class Geometry:
 # --------------------------------------------------------------------------------------------
 # Array-level building blocks (channels-last, no autograd)
 # --------------------------------------------------------------------------------------------
+
+
+def known(size: int | None) -> int:
+    """A length computed by a shape rule from an array's actual size, so never None."""
+    assert size is not None
+    return size
 
 
 def interior(spatial: tuple[int, ...], pads: Pads) -> tuple[slice, ...]:
@@ -372,10 +379,12 @@ def conv_transpose_layer(call: Call) -> Tensor:
     cfg = call.config
     x = to_channels_last(call, call.x)
     spatial = x.shape[1:-1]
-    ops_ = cfg.output_padding or (None,) * len(spatial)
+    output_paddings = cfg.output_padding or (None,) * len(spatial)
     out = tuple(
-        int(conv_transpose_length(n, k, s, d, axis_padding(cfg.padding, i), op))  # type: ignore[arg-type]
-        for i, (n, k, s, d, op) in enumerate(zip(spatial, cfg.kernel_size, cfg.strides, cfg.dilation_rate, ops_))
+        known(conv_transpose_length(n, k, s, d, axis_padding(cfg.padding, i), op))
+        for i, (n, k, s, d, op) in enumerate(
+            zip(spatial, cfg.kernel_size, cfg.strides, cfg.dilation_rate, output_paddings)
+        )
     )
     geo = Geometry(
         tuple(cfg.kernel_size),

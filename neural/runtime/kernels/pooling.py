@@ -24,7 +24,7 @@ from neural.layers.conv import axis_padding, same_padding
 from neural.layers.pooling import pool_length
 from neural.runtime import ops
 from neural.runtime.kernels import Call, kernel
-from neural.runtime.kernels.conv import Pads
+from neural.runtime.kernels.conv import Pads, known
 from neural.runtime.tensor import Array, Tensor, make
 
 
@@ -158,7 +158,7 @@ def pool_geometry(cfg: Config, spatial: Sequence[int]) -> tuple[Pads, Pads, tupl
             before, after = 0, 0
         else:
             before, after = int(mode[0]), int(mode[1])
-        length = int(pool_length(n, k, s, mode, cfg.ceil_mode))  # type: ignore[arg-type]
+        length = known(pool_length(n, k, s, mode, cfg.ceil_mode))
         overhang = max((length - 1) * s + k - (n + before + after), 0)
         pads.append((before, after + overhang))
         real.append((before, after))

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from torch import nn
 
 NETWORK: str = ""
 INPUTS: dict[str, tuple[tuple[int, ...], str]] = {}
+OUTPUTS: list[tuple[int, ...]] = []
 TRAIN: dict[str, Any] = {}
 LOSS: dict[str, Any] = {}
 OPTIMIZER: dict[str, Any] = {}
@@ -135,7 +136,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, schedule: dict[str, Any] | 
             final_div_factor=schedule["final_div_factor"], cycle_momentum=False,
         )
     if schedule is not None and schedule["name"] == "ReduceOnPlateau":
-        mode = "max" if schedule["mode"] == "max" else "min"
+        lower = any(word in schedule["monitor"] for word in ("loss", "error", "mae", "mse"))
+        mode: Literal["min", "max"] = "min" if schedule["mode"] == "min" or (schedule["mode"] == "auto" and lower) else "max"
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=mode, factor=schedule["factor"], patience=schedule["patience"], min_lr=schedule["min_lr"]
         )
@@ -153,6 +155,15 @@ class Metrics:
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         pred, target = pred.detach().float().cpu(), target.detach().cpu()
+        self.count += len(target)
+        if any(n in ("mae", "mse") for n in self.names):
+            diff = pred.reshape(len(target), -1) - target.reshape(len(target), -1).float()
+            self.abs += float(diff.abs().mean(dim=1).sum())
+            self.sq += float((diff * diff).mean(dim=1).sum())
+        if any(n in ("accuracy", "precision", "recall", "f1") or n.startswith("top_") for n in self.names):
+            self._update_classes(pred, target)
+
+    def _update_classes(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         if self.binary or pred.shape[-1] == 1:
             threshold = 0.0 if LOSS.get("from_logits") else 0.5
             labels, truth, classes = (pred.reshape(-1) > threshold).long(), target.reshape(-1).long(), 2
@@ -160,7 +171,6 @@ class Metrics:
             classes = pred.shape[-1]
             labels = pred.argmax(dim=-1).reshape(-1)
             truth = target.argmax(dim=-1).reshape(-1) if target.shape == pred.shape else target.reshape(-1).long()
-        self.count += len(truth)
         self.correct += float((labels == truth).sum())
         if any(n.startswith("top_") for n in self.names) and not self.binary:
             k = int(next(n for n in self.names if n.startswith("top_")).split("_")[1])
@@ -169,9 +179,6 @@ class Metrics:
         if self.confusion is None:
             self.confusion = torch.zeros(classes, classes, dtype=torch.float64)
         self.confusion.index_put_((truth, labels), torch.ones(len(truth), dtype=torch.float64), accumulate=True)
-        diff = pred.reshape(len(target), -1) - target.reshape(len(target), -1).float()
-        self.abs += float(diff.abs().mean(dim=1).sum())
-        self.sq += float((diff * diff).mean(dim=1).sum())
 
     def result(self) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -211,9 +218,7 @@ def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray
             name: (rng.integers(0, 100, size=(count, *shape)) if dtype == "int64" else rng.standard_normal((count, *shape)).astype(np.float32))
             for name, (shape, dtype) in INPUTS.items()
         }
-        first = next(iter(arrays.values())).reshape(count, -1).astype(np.float32)
-        teacher = rng.standard_normal((first.shape[1], 10)).astype(np.float32)
-        return arrays, (first @ teacher).argmax(axis=1).astype(np.int64)
+        return arrays, synthetic_targets(next(iter(arrays.values())), rng)
     path = Path(source)
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
@@ -225,6 +230,20 @@ def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray
         labels = path.with_name(path.stem + "_labels.npy")
         return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
     raise SystemExit(f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy")
+
+
+def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Targets of a fixed random linear teacher of the first input, shaped for the loss and output."""
+    count, shape = len(first_input), OUTPUTS[0]
+    features = first_input.reshape(count, -1).astype(np.float32)
+    values = features @ rng.standard_normal((features.shape[1], int(np.prod(shape)))).astype(np.float32)
+    values = values.reshape(count, *shape)
+    if LOSS["name"] in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        labels = values.argmax(axis=-1)
+        return labels if LOSS["name"].startswith("sparse") else np.eye(shape[-1], dtype=np.float32)[labels]
+    if LOSS["name"] == "binary_crossentropy":
+        return (values > 0).astype(np.float32)
+    return values
 
 
 def split_indices(count: int, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +307,7 @@ def train(
     tensors = [torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in INPUTS]
     dataset = torch.utils.data.TensorDataset(*tensors, torch.from_numpy(targets))
     train_set = torch.utils.data.Subset(dataset, train_idx.tolist())
-    sampler = torch.utils.data.distributed.DistributedSampler(train_set, shuffle=bool(settings.get("shuffle", True)), seed=seed_value) if distributed else None
+    sampler: Any = torch.utils.data.distributed.DistributedSampler(train_set, shuffle=bool(settings.get("shuffle", True)), seed=seed_value) if distributed else None
     generator = torch.Generator().manual_seed(seed_value)
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=int(settings["batch_size"]), shuffle=sampler is None and bool(settings.get("shuffle", True)),

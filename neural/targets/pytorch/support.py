@@ -53,13 +53,15 @@ def device_or_cpu(name: str) -> torch.device:
 helper(
     "same_pad",
     '''
-def same_pad(x: torch.Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]) -> torch.Tensor:
-    """Pad a channels-first tensor as TensorFlow's padding="same" does (the extra pixel at the end)."""
+def same_pad(
+    x: torch.Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], value: float = 0.0
+) -> torch.Tensor:
+    """Pad a channels-first tensor as TensorFlow's padding="same" does (the extra pixel at the end) with `value`."""
     pads: list[int] = []
     for size, k, s, d in reversed(list(zip(x.shape[2:], kernel, stride, dilation))):
         total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
         pads += [total // 2, total - total // 2]
-    return F.pad(x, pads)
+    return F.pad(x, pads, value=value) if any(pads) else x
 ''',
 )
 
@@ -100,3 +102,5 @@ def gaussian_dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tens
     return x * (1 + torch.randn_like(x) * math.sqrt(rate / (1 - rate)))
 ''',
 )
+
+from neural.targets.pytorch import support_attention, support_conv, support_recurrent, support_structure  # noqa: E402, F401  (register their helpers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neural.targets.pytorch.emit import EmitContext, LayerCode, call, emitter, lit
+from neural.targets.pytorch.emit import EmitContext, LayerCode, Layout, call, emitter, lit
 from neural.targets.pytorch.emitters.common import activation_expr
 
 _NAMED = {
@@ -69,5 +69,5 @@ def prelu(e: EmitContext) -> LayerCode:
     count = e.config.num_parameters
     extra = {} if e.config.init == 0.25 else {"init": e.config.init}
     module = call("nn.PReLU", **({"num_parameters": count} if count != 1 else {}), **extra)
-    needs = "torch" if count != 1 else "any"
+    needs: Layout = "torch" if count != 1 else "any"
     return LayerCode(module=module, forward=lambda inputs, m: f"{m}({inputs[0]})", needs=needs)
