@@ -18,7 +18,7 @@ from neural.ir import TensorRef
 from neural.layers.base import LayerContext, fmt_shape
 from neural.shapes.engine import NodeShape, ShapedNetwork
 from neural.targets.pytorch.emit import EmitContext, Layout, get_emitter, support_status
-from neural.targets.pytorch.support import helper_sources
+from neural.targets.pytorch.support import HELPERS, helper_sources
 from neural.targets.pytorch.training_code import training_section
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -33,9 +33,16 @@ def check_identifier(name: str) -> str:
     return name
 
 
+# Capitalized names the generated module imports or defines besides the model class.
+TAKEN_CLASS_NAMES = frozenset({"F", "Any", "Callable", "Literal", "Path", "Metrics"})
+
+
 def class_name(network: str) -> str:
+    """The model class of a network; `<Name>Network` where the name is a support class or an import
+    (a network called FeedForward must not shadow the FeedForward helper its own layers use)."""
     check_identifier(network)
-    return network[0].upper() + network[1:]
+    name = network[0].upper() + network[1:]
+    return f"{name}Network" if name in TAKEN_CLASS_NAMES or name in HELPERS else name
 
 
 @dataclass
@@ -130,7 +137,8 @@ class ModelWriter:
             self.values[ref] = Value(var, layout if len(outputs[0]) >= 2 else "lang", len(outputs[0]))
             return
         base = self.variable(layer)
-        names = [f"{base}_{i}" for i in range(len(outputs))]
+        # outputs nothing reads are named `_...` (ruff's unused-unpacked-variable rule)
+        names = [f"{base}_{i}" if self.uses.get(TensorRef(name, i)) else f"_{base}_{i}" for i in range(len(outputs))]
         self.out.forward_lines.append(f"{', '.join(names)} = {expr}  # {shapes}")
         for i, (var, shape) in enumerate(zip(names, outputs)):
             self.values[TensorRef(name, i)] = Value(var, layout if len(shape) >= 2 else "lang", len(shape))

@@ -141,8 +141,9 @@ class RecurrentLoop(nn.Module):
         outputs, finals = [], []
         for suffix in self.directions:
             reverse = suffix.endswith("reverse")
-            weight_hh, bias_hh = getattr(self, "weight_hh" + suffix), getattr(self, "bias_hh" + suffix, None)
-            inputs = F.linear(x.flip(1) if reverse else x, getattr(self, "weight_ih" + suffix), getattr(self, "bias_ih" + suffix, None))
+            weight_ih, weight_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
+            bias_ih, bias_hh = getattr(self, "bias_ih" + suffix, None), getattr(self, "bias_hh" + suffix, None)
+            inputs = F.linear(x.flip(1) if reverse else x, weight_ih, bias_ih)
             h = x.new_zeros(x.shape[0], self.hidden_size)
             state = (h, h) if self.mode == "LSTM" else (h,)
             steps = []
@@ -200,20 +201,24 @@ class ConvLSTM2d(nn.Module):
         recurrent_activation: Callable[[torch.Tensor], torch.Tensor] = torch.sigmoid,
     ) -> None:
         super().__init__()
-        self.filters, self.kernel_size, self.stride, self.padding, self.dilation = filters, kernel_size, stride, padding, dilation
+        self.filters, self.kernel_size = filters, kernel_size
+        self.stride, self.padding, self.dilation = stride, padding, dilation
         self.activation, self.recurrent_activation = activation, recurrent_activation
         bound = 1 / math.sqrt(filters)
         self.weight_ih = nn.Parameter(torch.empty(4 * filters, in_channels, *kernel_size).uniform_(-bound, bound))
         self.weight_hh = nn.Parameter(torch.empty(4 * filters, filters, *kernel_size).uniform_(-bound, bound))
-        self.register_parameter("bias", nn.Parameter(torch.empty(4 * filters).uniform_(-bound, bound)) if bias else None)
+        bias_value = nn.Parameter(torch.empty(4 * filters).uniform_(-bound, bound)) if bias else None
+        self.register_parameter("bias", bias_value)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         batch, steps = x.shape[:2]
         frames, padding = x.flatten(0, 1), self.padding
-        if padding == "same" and (max(self.stride) > 1 or any(d * (k - 1) % 2 for k, d in zip(self.kernel_size, self.dilation))):
+        odd_total = any(d * (k - 1) % 2 for k, d in zip(self.kernel_size, self.dilation))
+        if padding == "same" and (max(self.stride) > 1 or odd_total):
             # torch's "same" is for stride 1, and pads an odd total by copying the input: pad explicitly
             frames, padding = same_pad(frames, self.kernel_size, self.stride, self.dilation), "valid"
-        inputs = F.conv2d(frames, self.weight_ih, self.bias, self.stride, padding, self.dilation).unflatten(0, (batch, steps))
+        inputs = F.conv2d(frames, self.weight_ih, self.bias, self.stride, padding, self.dilation)
+        inputs = inputs.unflatten(0, (batch, steps))
         act, gate = self.activation, self.recurrent_activation
         h = c = inputs.new_zeros(inputs[:, 0, : self.filters].shape)
         outputs = []

@@ -69,6 +69,7 @@ class TorchBackend:
         self.plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.iterations = 0
+        self.last_lr = float(self.optimizer.param_groups[0]["lr"])
         self.param_names = [name for name, _ in self.model.named_parameters()]
 
     # --- steps ---
@@ -95,6 +96,7 @@ class TorchBackend:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
         if self.clip_value is not None:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
+        self.last_lr = float(self.optimizer.param_groups[0]["lr"])
         self.optimizer.step()
         if self.scheduler is not None and not self.plateau:
             self.scheduler.step()
@@ -134,7 +136,7 @@ class TorchBackend:
         scalars = {
             "name": self.shaped.network.optimizer.name if self.shaped.network.optimizer else "",
             "iterations": self.iterations,
-            "lr": self.learning_rate(),
+            "lr": self.last_lr,
             "steps": steps,
             "schedule": _jsonable(self.scheduler.state_dict()) if self.scheduler is not None else {},
         }
@@ -158,8 +160,7 @@ class TorchBackend:
             self.scheduler.last_epoch = self.iterations - 1
             self.scheduler._step_count = self.iterations  # keeps torch's "step before optimizer" check quiet
             self.scheduler.step()
-        for group in self.optimizer.param_groups:
-            group["lr"] = float(scalars.get("lr", group["lr"]))
+        self.last_lr = float(scalars.get("lr", self.last_lr))
 
     def rng_state(self) -> dict[str, Any]:
         return {"torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode("ascii")}
@@ -170,7 +171,8 @@ class TorchBackend:
             torch.set_rng_state(torch.from_numpy(raw))
 
     def learning_rate(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The rate of the last step (as the NumPy backend reports it)."""
+        return self.last_lr
 
     def on_epoch_end(self, monitored: float) -> None:
         if self.plateau:

@@ -41,8 +41,8 @@ def check_generated(shaped: ShapedNetwork, tolerance: float = TOLERANCE) -> Any:
     model = module.build_model()
     assert sum(p.numel() for p in model.parameters()) == shaped.params
     saved = model.state_dict()  # non-persistent buffers (e.g. a fixed sinusoid table) are not state
-    buffers = sum(b.numel() for name, b in model.named_buffers() if name in saved and not name.endswith("num_batches_tracked"))
-    assert buffers == shaped.state
+    state = [b for name, b in model.named_buffers() if name in saved and not name.endswith("num_batches_tracked")]
+    assert sum(b.numel() for b in state) == shaped.state
     inputs = [
         torch.zeros((2, *(d or 5 for d in spec.shape)), dtype=torch.long if spec.dtype == "int64" else torch.float32)
         for spec in shaped.network.inputs
