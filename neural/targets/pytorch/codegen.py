@@ -165,6 +165,8 @@ class ModelWriter:
             signature.append(f"{var}: torch.Tensor")
             self.values[TensorRef(spec.name, 0)] = Value(var, "lang", len(spec.shape))
         for layer in self.shaped.layers:
+            if any(ref not in self.values for ref in layer.node.inputs):
+                continue  # reads a layer that could not be generated (already reported)
             try:
                 self.emit_layer(layer)
             except BackendError as exc:

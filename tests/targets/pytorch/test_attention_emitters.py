@@ -316,3 +316,14 @@ def test_bert_base_scaled_down_matches_numpy() -> None:
         },
     )
     check_generated(shaped)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["FeedForward", "MultiHeadAttention", "EncoderLayer", "SqueezeExcitation"])
+def test_network_named_like_a_helper_class(name: str) -> None:
+    """The model class gets another name rather than shadowing the helper its layers use."""
+    text = f"network {name} {{\n  input: (6, 8)\n  layers:\n    TransformerEncoder(2, 16)\n    FeedForward(8)\n"
+    text += "    SqueezeExcitation(2)\n}\n"
+    module = import_network(analyse(loads(text).network()))
+    model = module.build_model()
+    assert type(model).__name__ == f"{name}Network"
+    assert model(torch.randn(2, 6, 8)).shape == (2, 6, 8)
