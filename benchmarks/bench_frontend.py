@@ -58,6 +58,17 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     }
 
 
+def compile_seconds(source: str, runs: int) -> float:
+    """`neural compile --backend pytorch` of the 1,000-layer file as a whole process (formatting included)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deep.neural"
+        path.write_text(source)
+        out = Path(tmp) / "deep.py"
+        return process_seconds(["compile", str(path), "--backend", "pytorch", "-o", str(out)], runs)
+
+
 def process_seconds(args: list[str], runs: int) -> float:
     exe = str(Path(sys.executable).with_name("neural"))
     return median_seconds(lambda: subprocess.run([exe, *args], check=True, capture_output=True), runs)
@@ -75,6 +86,7 @@ def main() -> None:
         ("1,000 layers: parse+resolve+check", stages["total"], 0.050),
         ("neural check (small file), process", process_seconds(["check", "-q", str(SMALL)], runs), 0.400),
         ("neural --help, process", process_seconds(["--help"], runs), 0.150),
+        ("neural compile 1,000 layers, process", compile_seconds(thousand_layer_source(), max(3, runs // 3)), None),
     ]
     print(f"median of {runs} runs after one warm-up (seconds)")
     print(f"{'measurement':<38}{'median':>10}{'target':>10}{'ratio':>8}")

@@ -33,8 +33,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from neural.api import analyse, loads  # noqa: E402
-from neural.targets.pytorch.load import import_network  # noqa: E402
+from neural.api import analyse, loads
+from neural.targets.pytorch.load import import_network
 
 TARGET = 1.03
 
@@ -171,7 +171,9 @@ def copy_encoder(source: nn.Module, target: nn.Module) -> None:
 Step = Callable[[], None]
 
 
-def training_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor) -> Step:
+def training_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor
+) -> Step:
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         loss_fn(model(x), y).backward()
@@ -200,7 +202,7 @@ def build_generated(source: str) -> nn.Module:
     return model
 
 
-def resnet_case(runs: int) -> tuple[float, float]:
+def resnet_case(runs: int) -> list[tuple[str, float, float]]:
     torch.manual_seed(0)
     generated, hand = build_generated(RESNET_SOURCE), SmallResNet()
     assert sum(p.numel() for p in generated.parameters()) == sum(p.numel() for p in hand.parameters())
@@ -212,12 +214,23 @@ def resnet_case(runs: int) -> tuple[float, float]:
     with torch.no_grad():
         torch.testing.assert_close(generated(images), hand(nchw), rtol=1e-4, atol=1e-4)
     generated.train(), hand.train()
-    ours = training_step(generated, torch.optim.SGD(generated.parameters(), lr=0.1, momentum=0.9), F.cross_entropy, images, labels)
-    theirs = training_step(hand, torch.optim.SGD(hand.parameters(), lr=0.1, momentum=0.9), F.cross_entropy, nchw, labels)
-    return side_by_side(ours, theirs, runs)
+    ours = training_step(generated, sgd(generated), F.cross_entropy, images, labels)
+    theirs = training_step(hand, sgd(hand), F.cross_entropy, nchw, labels)
+    # the generated model moves the channels of its channels-last input first with a view, which makes torch
+    # run its convolutions in channels_last memory format; the same view fed to the hand-written model
+    # isolates what the generated code itself costs
+    same_memory = training_step(hand, sgd(hand), F.cross_entropy, images.permute(0, 3, 1, 2), labels)
+    return [
+        ("small ResNet, b32 32x32x3", *side_by_side(ours, theirs, runs)),
+        ("  (hand-written on the same NHWC memory)", *side_by_side(ours, same_memory, runs)),
+    ]
 
 
-def encoder_case(runs: int) -> tuple[float, float]:
+def sgd(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+
+def encoder_case(runs: int) -> list[tuple[str, float, float]]:
     torch.manual_seed(0)
     generated, hand = build_generated(ENCODER_SOURCE), hand_written_encoder()
     assert sum(p.numel() for p in generated.parameters()) == sum(p.numel() for p in hand.parameters())
@@ -229,7 +242,7 @@ def encoder_case(runs: int) -> tuple[float, float]:
     generated.train(), hand.train()
     ours = training_step(generated, torch.optim.Adam(generated.parameters(), lr=1e-4), F.mse_loss, x, y)
     theirs = training_step(hand, torch.optim.Adam(hand.parameters(), lr=1e-4), F.mse_loss, x, y)
-    return side_by_side(ours, theirs, runs)
+    return [("Transformer encoder 2x d256, b16x64", *side_by_side(ours, theirs, runs))]
 
 
 def main() -> None:
@@ -238,15 +251,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, median of {args.runs} training steps each, target ratio <= {TARGET}")
-    print(f"{'case':34s} {'generated':>11s} {'hand-written':>13s} {'ratio':>7s}")
-    for name, case in (
-        ("small ResNet, batch 32, 32x32x3", resnet_case),
-        ("Transformer encoder 2x d256, b16x64", encoder_case),
-    ):
-        ours, theirs = case(args.runs)
-        ratio = ours / theirs
-        verdict = "ok" if ratio <= TARGET else "ABOVE TARGET"
-        print(f"{name:34s} {ours * 1e3:9.2f}ms {theirs * 1e3:11.2f}ms {ratio:7.3f}  {verdict}")
+    print(f"{'case':40s} {'generated':>11s} {'hand-written':>13s} {'ratio':>7s}")
+    for case in (resnet_case, encoder_case):
+        for name, ours, theirs in case(args.runs):
+            ratio = ours / theirs
+            verdict = "ok" if ratio <= TARGET else "ABOVE TARGET"
+            print(f"{name:40s} {ours * 1e3:9.2f}ms {theirs * 1e3:11.2f}ms {ratio:7.3f}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -103,4 +103,10 @@ def gaussian_dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tens
 ''',
 )
 
-from neural.targets.pytorch import support_attention, support_conv, support_recurrent, support_structure  # noqa: E402, F401  (register their helpers)
+from neural.targets.pytorch import (  # noqa: E402, F401  (register their helpers)
+    support_attention,
+    support_conv,
+    support_normalization,
+    support_recurrent,
+    support_structure,
+)

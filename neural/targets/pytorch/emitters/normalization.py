@@ -6,7 +6,9 @@ the torch.nn modules are used as they are. Conventions bridged here:
 - `momentum` is the spec's Keras convention; torch's is `1 - momentum` (defaults agree: 0.9 <-> 0.1).
 - torch switches the learned gain and offset together (`affine`); when only one of the spec's `scale`
   and `center` is on, the other parameter is removed after construction with
-  `register_parameter(name, None)` (torch's functional norms accept a missing weight or bias).
+  `register_parameter(name, None)` (torch's functional norms accept a missing weight or bias), except
+  for group norm, whose CPU backward fails without a weight: the generated `GroupNorm` applies its
+  learned parts itself.
 - The statistics run over torch's dim 1: the layer asks for the channels-first layout, and an explicit
   `axis` that is not the layout's channel axis is moved to dim 1 (and back) around the call.
 - torch's BatchNorm/InstanceNorm modules stop at 3 spatial dims: more are flattened into one.
@@ -131,12 +133,26 @@ def instance_normalization(e: EmitContext) -> LayerCode:
 def group_normalization(e: EmitContext) -> LayerCode:
     cfg = e.config
     axis = ChannelAxis(e)
-    extra = {} if cfg.scale or cfg.center else {"affine": False}
+    if cfg.scale != cfg.center:
+        switches = {"scale": False} if not cfg.scale else {"center": False}
+        return LayerCode(
+            module=call("GroupNorm", cfg.groups, axis.channels, **_options(e), **switches),
+            forward=lambda inputs, m: axis.wrap(_module_call(m, False), inputs[0]),
+            needs=axis.needs,
+            helpers=("GroupNorm",),
+        )
+    extra = {} if cfg.scale else {"affine": False}
+    # torch's CPU backward of group norm crashes on channels-last strided 4-D/5-D inputs that need no
+    # gradient (torch 2.13): such inputs are made contiguous first (no copy when they already are)
+    contiguous = axis.rank >= 3 and cfg.scale
+
+    def apply(m: str) -> Callable[[str], str]:
+        return (lambda x: f"{m}({x}.contiguous())") if contiguous else _module_call(m, False)
+
     return LayerCode(
         module=call("nn.GroupNorm", cfg.groups, axis.channels, **_options(e), **extra),
-        forward=lambda inputs, m: axis.wrap(_module_call(m, False), inputs[0]),
+        forward=lambda inputs, m: axis.wrap(apply(m), inputs[0]),
         needs=axis.needs,
-        init_after=_partial_affine(e),
     )
 
 

@@ -56,7 +56,9 @@ def native(kind: str, cfg: Config) -> bool:
     return _activation(cfg) == "tanh" and cfg.recurrent_activation == "sigmoid"
 
 
-def rnn_module(kind: str, cfg: Config, features: int, *, bidirectional: bool = False) -> tuple[str, tuple[str, ...]]:
+def rnn_module(
+    kind: str, cfg: Config, features: int | None, *, bidirectional: bool = False
+) -> tuple[str, tuple[str, ...]]:
     """The module constructor of one recurrent layer, and the helpers it uses."""
     extra: dict[str, object] = {}
     if not cfg.use_bias:
