@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from neural.compare import ADAPTERS
 
@@ -11,7 +11,7 @@ CANDIDATES = ("pytorch", "tensorflow", "jax", "onnx")
 REQUIRES = {"pytorch": ("torch",), "tensorflow": ("tensorflow", "keras"), "jax": ("jax", "flax", "optax"), "onnx": ("torch", "onnx", "onnxruntime")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def available(name: str) -> str | None:
     """None when `name` can run here, else the reason it cannot."""
     if name not in ADAPTERS:
