@@ -101,16 +101,68 @@ def render_layers() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+TARGETS = ("numpy", "pytorch", "tensorflow", "jax", "onnx")
+
+
+def target_support(target: str, kind: str) -> tuple[bool, str]:
+    """(supported, reason) of one layer kind on one backend, from that backend's own registry."""
+    import importlib
+
+    if target == "numpy":
+        from neural.runtime.kernels import supported_kinds
+
+        return (kind in supported_kinds(), "no NumPy kernel")
+    name = "pytorch" if target == "onnx" else target  # ONNX models are exported from the PyTorch backend
+    try:
+        emit = importlib.import_module(f"neural.targets.{name}.emit")
+    except ImportError:
+        return False, f"the {target} target is not built yet"
+    supported, reason = emit.support_status(kind)
+    return bool(supported), str(reason)
+
+
+def render_support() -> str:
+    """docs/support.md: every layer kind by backend, with the reason for every gap."""
+    specs = list(all_specs())
+    lines = [
+        "# Layer support by backend",
+        "",
+        "Generated from the layer registry and each backend's emitter registry by `python -m neural.docs`.",
+        "A gap is a compile error naming the layer and its position, never a skipped layer.",
+        "",
+        "| layer | " + " | ".join(TARGETS) + " |",
+        "|---|" + "---|" * len(TARGETS),
+    ]
+    gaps: list[str] = []
+    for spec in specs:
+        cells = []
+        for target in TARGETS:
+            supported, reason = target_support(target, spec.kind)
+            cells.append("yes" if supported else "no")
+            if not supported:
+                gaps.append(f"- {spec.kind} on {target}: {reason}")
+        lines.append(f"| {spec.kind} | " + " | ".join(cells) + " |")
+    lines += ["", "## Gaps", "", *(gaps or ["None."])]
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = {"layers.md": render_layers, "support.md": render_support}
+
+
 def main(argv: list[str]) -> int:
-    target = DOCS / "layers.md"
-    text = render_layers()
-    if "--check" in argv:
+    stale = []
+    for name, render in GENERATED.items():
+        target = DOCS / name
+        text = render()
         current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            sys.stderr.write("docs/layers.md is out of date: run `python -m neural.docs`\n")
-            return 1
-        return 0
-    target.write_text(text, encoding="utf-8")
+        if "--check" in argv:
+            if current != text:
+                stale.append(name)
+        elif current != text:
+            target.write_text(text, encoding="utf-8")
+    if stale:
+        sys.stderr.write(f"out of date: {', '.join(stale)}; run `python -m neural.docs`\n")
+        return 1
     return 0
 
 

@@ -145,9 +145,15 @@ def test_unknown_length_matches_numpy_runtime(layer: str, layout: str) -> None:
 # and the output; branches and merges on channels-first tensors; a conv after a sequence layer.
 NETWORKS = [
     ('Conv2D(4, 3, "relu")\nConv2D(5, 3, strides=2, padding="same")\nFlatten()\nDense(3)', (8, 8, 3)),
-    ('c = Conv2D(4, 3, padding="same")\nd = Conv2D(4, 1)(c)\ne = DepthwiseConv2D(3, padding="same")(c)\nAdd()(d, e)\nGlobalAveragePooling2D()\nDense(2)', (6, 7, 3)),
+    (
+        'c = Conv2D(4, 3, padding="same")\nd = Conv2D(4, 1)(c)\ne = DepthwiseConv2D(3, padding="same")(c)\nAdd()(d, e)\nGlobalAveragePooling2D()\nDense(2)',
+        (6, 7, 3),
+    ),
     ("Dense(4)\nConv1D(3, 3)\nConv1DTranspose(2, 3, strides=2)\nFlatten()\nDense(2)", (7, 5)),
-    ('c = Conv2D(4, 3, padding="same")\nu = Conv2DTranspose(4, 2, strides=2)(c)\nm = MaxPooling2D(2)(u)\nConcatenate()(c, m)\nConv2D(2, 1, "sigmoid")', (6, 6, 2)),
+    (
+        'c = Conv2D(4, 3, padding="same")\nu = Conv2DTranspose(4, 2, strides=2)(c)\nm = MaxPooling2D(2)(u)\nConcatenate()(c, m)\nConv2D(2, 1, "sigmoid")',
+        (6, 6, 2),
+    ),
 ]
 
 
@@ -171,7 +177,9 @@ def test_weight_names_are_canonical() -> None:
     from neural.runtime.model import Model
     from neural.targets.pytorch.load import import_network
 
-    shaped = analyse_snippet('SeparableConv2D(8, 3, activation="prelu")\nConv2DTranspose(4, 3, strides=2, padding="same")', (9, 9, 3))
+    shaped = analyse_snippet(
+        'SeparableConv2D(8, 3, activation="prelu")\nConv2DTranspose(4, 3, strides=2, padding="same")', (9, 9, 3)
+    )
     model = import_network(shaped).build_model()
     assert set(model.state_dict()) == set(Model(shaped).state_dict())
 

@@ -1,0 +1,212 @@
+"""What an emitter returns for one layer, and the registry of emitters by layer kind (JAX/Flax NNX).
+
+An emitter turns one analysed node into Flax NNX code: an optional constructor expression (the layer
+becomes `self.<name> = <module>` in the model's `__init__`, which receives `rngs`), more modules the
+layer owns under derived attribute names (a fused PReLU slope), a function writing the `__call__`
+expression from the input expressions, the data layout it needs, and where each of the layer's
+canonical weights (PyTorch names and layouts) lives in the NNX state.
+
+Layouts: "flax" (feature maps channels-last, as flax's convolutions and poolings take them), "lang"
+(the .neural file's layout) or "any" (element-wise layers keep whatever they get). For a
+channels-last network the two are the same; a channels-first network is moved channels-last before
+the first spatial layer and back where the language's layout is needed. Every literal is `repr()`'d.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from neural.errors import BackendError
+from neural.layers.base import LayerContext, Shape
+from neural.shapes.engine import NodeShape
+
+Layout = Literal["flax", "lang", "any"]
+Path = tuple[str | int, ...]
+
+
+class Refs(str):
+    """The expression of a layer's main module (`self.conv2d_1`); `refs["activation"]` gives the expression
+    of a module the layer owns besides it (`self.conv2d_1_activation`)."""
+
+    extras: Mapping[str, str]
+
+    def __new__(cls, main: str, extras: Mapping[str, str] | None = None) -> Refs:
+        obj = super().__new__(cls, main)
+        obj.extras = dict(extras or {})
+        return obj
+
+    def __getitem__(self, name: str) -> str:  # type: ignore[override]
+        return self.extras[name]
+
+
+@dataclass(frozen=True)
+class WeightSlot:
+    """Where one canonical weight lives: in module `owner` ("" = the layer's main module, else a key of
+    `LayerCode.extras`) at `path` below it, converted by the named `layout` transform (weights.py)."""
+
+    path: Path
+    layout: str = "same"
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class LayerCode:
+    """Generated code for one node.
+
+    `module`: constructor expression or None for stateless layers. `extras`: more modules the layer owns
+    (key -> constructor), each an attribute `<layer>_<key>`. `forward(inputs, refs)`: the output
+    expression (a tuple expression for several outputs). `needs`: the layout its inputs must be in;
+    `produces`: the layout of its output ("any" = the layout of its first input). `helpers`: support
+    definitions the code uses. `weights`: canonical weight name (without the node prefix) -> slot.
+    """
+
+    forward: Callable[[Sequence[str], Refs], str]
+    module: str | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)
+    needs: Layout = "any"
+    produces: Layout = "any"
+    helpers: tuple[str, ...] = ()
+    comment: str = ""
+    weights: Mapping[str, WeightSlot] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmitContext:
+    """What an emitter may read: the node with its shapes, the network layout, and the layouts its
+    inputs will arrive in (after conversion to `needs`)."""
+
+    layer: NodeShape
+    ctx: LayerContext
+    input_layouts: tuple[Layout, ...] = field(default=())
+
+    @property
+    def config(self):  # type: ignore[no-untyped-def]
+        return self.layer.node.config
+
+    @property
+    def node(self):  # type: ignore[no-untyped-def]
+        return self.layer.node
+
+    @property
+    def in_shape(self) -> Shape:
+        return self.layer.input_shapes[0]
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.layer.output_shapes[0]
+
+    @property
+    def layout(self) -> Layout:
+        """The layout of the first input."""
+        return self.input_layouts[0] if self.input_layouts else "lang"
+
+    def channels(self, shape: Shape | None = None) -> int:
+        """The channel count of a feature map in the network's layout."""
+        _, channels = self.ctx.split(shape if shape is not None else self.in_shape)
+        if channels is None:
+            raise BackendError(f"{self.node.kind} needs a known channel count", self.node.span)
+        return channels
+
+    def moved(self, layout: Layout) -> bool:
+        """Whether a feature map in `layout` is laid out differently from the language's layout."""
+        return layout == "flax" and not self.ctx.channels_last
+
+    def jax_axis(self, lang_axis: int, rank: int, layout: Layout | None = None) -> int:
+        """A language axis (of the non-batch dims, negatives from the end) as an axis of the batched
+        array in `layout` (default: the first input's)."""
+        axis = lang_axis % rank
+        if self.moved(layout or self.layout) and rank >= 2:
+            axis = rank - 1 if axis == 0 else axis - 1
+        return axis + 1
+
+    def spatial_axes(self, rank: int, layout: Layout | None = None) -> tuple[int, ...]:
+        """The batched array's spatial axes of a feature map with `rank` spatial dims in `layout`."""
+        first = 1 if self.ctx.channels_last or self.moved(layout or self.layout) else 2
+        return tuple(range(first, first + rank))
+
+
+Emitter = Callable[[EmitContext], LayerCode]
+_EMITTERS: dict[str, Emitter] = {}
+_UNSUPPORTED: dict[str, str] = {}
+_LOADED: list[bool] = []
+
+
+def emitter(*kinds: str) -> Callable[[Emitter], Emitter]:
+    def register(fn: Emitter) -> Emitter:
+        for kind in kinds:
+            if kind in _EMITTERS:
+                raise TypeError(f"two JAX emitters for {kind}")
+            _EMITTERS[kind] = fn
+        return fn
+
+    return register
+
+
+def unsupported(kind: str, reason: str) -> None:
+    """Declare that the JAX target cannot express `kind` (a compile error, never a dropped layer)."""
+    _UNSUPPORTED[kind] = reason
+
+
+def _ensure_loaded() -> None:
+    if not _LOADED:
+        _LOADED.append(True)
+        import neural.targets.jax.emitters.catalogue  # noqa: F401
+
+
+def get_emitter(kind: str) -> Emitter | None:
+    _ensure_loaded()
+    return _EMITTERS.get(kind)
+
+
+def support_status(kind: str) -> tuple[bool, str]:
+    """(supported, reason when not)."""
+    _ensure_loaded()
+    if kind in _EMITTERS:
+        return True, ""
+    return False, _UNSUPPORTED.get(kind, "no JAX emitter yet")
+
+
+def lit(value: object) -> str:
+    """A Python literal for generated code (never raw DSL text)."""
+    return repr(value)
+
+
+def call(func: str, *args: object, **kwargs: object) -> str:
+    """`func(arg, ..., key=value)` with literals written by `lit`; strings in `args` are code."""
+    parts = [a if isinstance(a, str) else lit(a) for a in args]
+    parts += [f"{k}={lit(v)}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(parts)})"
+
+
+def with_rngs(ctor: str) -> str:
+    """`ctor` with `rngs=rngs` added as the last argument."""
+    assert ctor.endswith(")")
+    return f"{ctor[:-1]}, rngs=rngs)" if not ctor.endswith("()") else f"{ctor[:-1]}rngs=rngs)"
+
+
+def single(fn: Callable[[str], str]) -> Callable[[Sequence[str], Refs], str]:
+    """A forward for one-input layers written as a function of that input."""
+    return lambda inputs, m: fn(inputs[0])
+
+
+def via_module(inputs: Sequence[str], module: Refs) -> str:
+    return f"{module}({', '.join(inputs)})"
+
+
+def slots(prefix: str, mapping: Mapping[str, tuple[Path, str]], owner: str = "") -> dict[str, WeightSlot]:
+    """Weight slots `<prefix><name>` -> (path, layout) for a group of weights of one module."""
+    return {f"{prefix}{name}": WeightSlot(path, layout, owner) for name, (path, layout) in mapping.items()}
+
+
+def linear_slots(prefix: str = "", path: Path = (), bias: bool = True, owner: str = "") -> dict[str, WeightSlot]:
+    """The canonical `weight` (out, in) / `bias` of an nnx.Linear at `path`."""
+    found = {f"{prefix}weight": WeightSlot((*path, "kernel"), "linear", owner)}
+    if bias:
+        found[f"{prefix}bias"] = WeightSlot((*path, "bias"), "same", owner)
+    return found
+
+
+def dims_text(values: Sequence[int]) -> str:
+    return lit(tuple(values))
