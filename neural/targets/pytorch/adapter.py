@@ -62,6 +62,7 @@ class Adapter:
         model = self.model(weights).train(training)
         loss_fn = m.make_loss(m.LOSS)
         optimizer = m.make_optimizer(model.parameters(), m.OPTIMIZER, m.base_learning_rate(m.SCHEDULE, m.OPTIMIZER))
+        m.make_scheduler(optimizer, m.SCHEDULE)  # sets the first step's rate (e.g. 0 at the start of a warm-up)
         loss = loss_fn(model(*input_tensors(self.shaped, inputs)), torch.as_tensor(targets))
         optimizer.zero_grad()
         loss.backward()

@@ -34,7 +34,11 @@ def check_identifier(name: str) -> str:
 
 
 # Capitalized names the generated module imports or defines besides the model class.
-TAKEN_CLASS_NAMES = frozenset({"F", "Any", "Callable", "Literal", "Path", "Metrics"})
+# Module-level names of the generated code a model class must not shadow.
+TAKEN_CLASS_NAMES = frozenset(
+    {"F", "Any", "Callable", "Literal", "Path", "Metrics", "NETWORK", "INPUTS", "OUTPUTS", "LAYOUT", "TRAIN", "LOSS",
+     "OPTIMIZER", "SCHEDULE", "METRICS", "EXECUTION"}
+)
 
 
 def class_name(network: str) -> str:

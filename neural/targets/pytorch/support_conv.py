@@ -9,7 +9,7 @@ helper(
     "SeparableConv",
     '''
 class SeparableConv(nn.Module):
-    """Depthwise-separable convolution for 1 or 2 spatial dims (channels first).
+    """Depthwise-separable convolution for 1 to 3 spatial dims (channels first).
 
     `depthwise`: one filter set per input channel (depth_multiplier outputs each, no bias), carrying the
     stride, padding and dilation; `pointwise`: a 1x1 convolution to out_channels.

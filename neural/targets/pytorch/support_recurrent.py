@@ -220,7 +220,8 @@ class ConvLSTM2d(nn.Module):
         inputs = F.conv2d(frames, self.weight_ih, self.bias, self.stride, padding, self.dilation)
         inputs = inputs.unflatten(0, (batch, steps))
         act, gate = self.activation, self.recurrent_activation
-        h = c = inputs.new_zeros(inputs[:, 0, : self.filters].shape)
+        rows, cols = inputs.shape[-2:]
+        h = c = inputs.new_zeros(batch, self.filters, rows, cols)
         outputs = []
         odd_kernel = all(k % 2 for k in self.kernel_size)
         for step in inputs.unbind(1):

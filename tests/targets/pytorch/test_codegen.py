@@ -75,3 +75,11 @@ def test_module_takes_channels_last_input_and_permutes_once() -> None:
     text = module_text("network C {\n input: (8, 8, 3)\n layers:\n  Conv2D(4, 3)\n  ReLU()\n  Conv2D(4, 3)\n  Flatten()\n  Dense(2)\n}\n")
     forward = text[text.index("def forward") : text.index("def build_model")]
     assert forward.count("movedim(-1, 1)") == 1 and forward.count("movedim(1, -1)") == 1
+
+
+@pytest.mark.parametrize("name", ["LOSS", "TRAIN", "Metrics", "F", "FeedForward"])
+def test_network_names_never_shadow_generated_names(name: str) -> None:
+    text = module_text(f"network {name} {{\n input: (4,)\n layers:\n  FeedForward(8)\n  Dense(2)\n loss: \"mse\"\n}}\n")
+    module = import_code(text, name)
+    assert module.build_model()(torch.zeros(1, 4)).shape == (1, 2)
+    assert isinstance(module.LOSS, dict) and isinstance(module.TRAIN, dict)

@@ -127,3 +127,13 @@ def test_generated_pooling_code_reads_as_pytorch() -> None:
     assert "input.mean(dim=(1, 2))" in code
     code = generate(analyse_snippet("Conv2D(3, 1)\nGlobalMaxPooling2D(keepdims=true)", (9, 9, 3)))
     assert "x.amax(dim=(2, 3), keepdim=True)" in code
+
+
+def test_ceil_mode_with_uneven_pads_on_an_unknown_length_is_a_positioned_error() -> None:
+    """Whether torch's ceil mode adds a window in the after-padding depends on the length: known lengths
+    slice it off, an unknown one is refused rather than guessed."""
+    from neural.errors import BackendError
+
+    with pytest.raises(BackendError, match="ceil_mode and uneven padding") as info:
+        generate(analyse_snippet("MaxPooling1D(2, padding=(0, 1), ceil_mode=true)", (None, None, 3)))
+    assert info.value.span is not None

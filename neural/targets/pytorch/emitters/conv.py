@@ -99,7 +99,7 @@ def conv_padding(e: EmitContext, *, rank: int) -> WindowPadding:
     return WindowPadding(wrap=lambda x: pad_expr(x, pairs))
 
 
-def window_kwargs(e: EmitContext, rank: int, pad: WindowPadding) -> dict[str, object]:
+def window_kwargs(e: EmitContext, pad: WindowPadding) -> dict[str, object]:
     """stride=, padding=, dilation= of a convolution module, left out where torch's default applies."""
     cfg = e.config
     found: dict[str, object] = {}
@@ -137,7 +137,7 @@ def conv(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
     pad = conv_padding(e, rank=rank)
-    kwargs = window_kwargs(e, rank, pad)
+    kwargs = window_kwargs(e, pad)
     if cfg.groups != 1:
         kwargs["groups"] = cfg.groups
     if not cfg.use_bias:
@@ -152,7 +152,7 @@ def depthwise(e: EmitContext) -> LayerCode:
     rank = spatial_rank(e.node.kind)
     channels = e.channels()
     pad = conv_padding(e, rank=rank)
-    kwargs = {**window_kwargs(e, rank, pad), "groups": channels}
+    kwargs = {**window_kwargs(e, pad), "groups": channels}
     if not cfg.use_bias:
         kwargs["bias"] = False
     out = channels * cfg.depth_multiplier
@@ -165,7 +165,7 @@ def separable(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
     pad = conv_padding(e, rank=rank)
-    kwargs = window_kwargs(e, rank, pad)
+    kwargs = window_kwargs(e, pad)
     if cfg.depth_multiplier != 1:
         kwargs["depth_multiplier"] = cfg.depth_multiplier
     if not cfg.use_bias:

@@ -76,25 +76,18 @@ def pooling(e: EmitContext) -> LayerCode:
     if not is_max and "padding" in kwargs and not average_over_pad:
         kwargs["count_include_pad"] = False
     module = call(f"nn.{'Max' if is_max else 'Avg'}Pool{rank}d", collapse(pool), **kwargs)
-    fill = "-math.inf" if is_max else ""
-
     if padding == "same":
         args = f"{lit(pool)}, {lit(strides)}"
-        if is_max:
-            ones = lit((1,) * rank)
-            return _pool_code(
-                module, lambda x, m: f"{m}(same_pad({x}, {args}, {ones}, value=-math.inf))", ("same_pad",)
-            )
-        if average_over_pad:
-            ones = lit((1,) * rank)
-            return _pool_code(module, lambda x, m: f"{m}(same_pad({x}, {args}, {ones}))", ("same_pad",))
+        if is_max or average_over_pad:
+            same = f"{args}, {lit((1,) * rank)}" + (", value=-math.inf" if is_max else "")
+            return _pool_code(module, lambda x, m: f"{m}(same_pad({x}, {same}))", ("same_pad",))
         return _pool_code(module, lambda x, m: f"avg_pool_same({x}, {m}, {args})", ("avg_pool_same",))
     if pairs is None:
         return _pool_code(module, lambda x, m: f"{m}({x})")
     extra = _extra_windows(e, pairs)
     after = torch_slice(rank, [(0, w) for w in extra]) if any(extra) else ""
     if is_max or average_over_pad:
-        padded = pairs
+        padded, fill = pairs, "-math.inf" if is_max else ""
         return _pool_code(module, lambda x, m: f"{m}({pad_expr(x, padded, fill)}){after}")
     flat = lit(pad_order(pairs))
     return _pool_code(module, lambda x, m: f"avg_pool_padded({x}, {m}, {flat}){after}", ("avg_pool_padded",))

@@ -1,0 +1,1 @@
+"""JAX emitters, one file per layer family."""

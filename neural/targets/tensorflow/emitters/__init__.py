@@ -1,0 +1,1 @@
+"""TensorFlow/Keras emitters, one file per layer family."""

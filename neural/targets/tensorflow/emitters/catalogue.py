@@ -1,0 +1,15 @@
+"""Imports every TensorFlow emitter family so that each registers its emitters."""
+
+from neural.targets.tensorflow.emitters import (  # noqa: F401
+    activations,
+    attention,
+    conv,
+    core,
+    merge,
+    normalization,
+    pooling,
+    recurrent,
+    regularization,
+    resizing,
+    structure,
+)
