@@ -64,7 +64,7 @@ class Generated:
     init_lines: list[str] = field(default_factory=list)
     call_lines: list[str] = field(default_factory=list)
     helpers: set[str] = field(default_factory=set)
-    weights: dict[str, tuple[StatePath, str]] = field(default_factory=dict)
+    weights: dict[str, tuple[StatePath, str, tuple[int, ...]]] = field(default_factory=dict)
 
 
 class ModelWriter:
@@ -159,7 +159,8 @@ class ModelWriter:
                 f"internal: the JAX emitter of {node.kind} places weights {sorted(code.weights)}, the layer has {sorted(expected)}"
             )
         for name, slot in code.weights.items():
-            self.out.weights[f"{node.name}.{name}"] = ((owners[slot.owner], *slot.path), slot.layout)
+            shape = tuple(layer.weights[name].shape)
+            self.out.weights[f"{node.name}.{name}"] = ((owners[slot.owner], *slot.path), slot.layout, shape)
         main = f"self.{owners['']}" if "" in owners else ""
         return Refs(main, {key: f"self.{attr}" for key, attr in owners.items() if key})
 
@@ -292,7 +293,7 @@ class ModelCode:
 
     text: str
     helpers: frozenset[str]
-    weights: dict[str, tuple[StatePath, str]]
+    weights: dict[str, tuple[StatePath, str, tuple[int, ...]]]
 
 
 def model_code(shaped: ShapedNetwork) -> ModelCode:
@@ -301,11 +302,11 @@ def model_code(shaped: ShapedNetwork) -> ModelCode:
     return ModelCode(text, frozenset(writer.out.helpers), dict(writer.out.weights))
 
 
-def weight_table_lines(weights: dict[str, tuple[StatePath, str]]) -> list[str]:
+def weight_table_lines(weights: dict[str, tuple[StatePath, str, tuple[int, ...]]]) -> list[str]:
     body = pformat(weights, sort_dicts=False, width=110) if weights else "{}"
     return [
-        "# canonical weight (Neural's checkpoint name, PyTorch layout) -> (path in nnx.state(model), layout transform)",
-        f"WEIGHTS: dict[str, tuple[tuple[str | int, ...], str]] = {body}",
+        "# canonical weight (Neural's checkpoint name) -> (path in nnx.state(model), layout transform, PyTorch shape)",
+        f"WEIGHTS: dict[str, tuple[tuple[str | int, ...], str, tuple[int, ...]]] = {body}",
     ]
 
 

@@ -125,6 +125,9 @@ CASES = [
         [(3, 2, 5, 5)],
         "channels_first",
     ),
+    # sequences read (timesteps, features) in either layout
+    ("LSTM(6, return_sequences=true)\nGRU(3)", [(5, 4)], "channels_first"),
+    ('Bidirectional(SimpleRNN(6, "selu", return_sequences=true), "sum")', [(5, 4)], "channels_first"),
     # recurrent layers after an embedding, stacked
     ("Embedding(30, 6)\nLSTM(5, return_sequences=true)\nGRU(4)\nDense(2)", [(7,)], "channels_last"),
 ]

@@ -198,10 +198,11 @@ def conv_transpose(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
     fused = Fused(e, "keras")
-    weights = (Binding("weight", "kernel" if cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate) else "weight",
-                       (transpose(rank + 2),) if cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate) else ()),
-               *_bias(e))
-    if cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate):
+    native = cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate)
+    # Keras' kernel is (*k, filters, in); the generated ConvTranspose keeps torch's (in, filters / groups, *k)
+    kernel = Binding("weight", "kernel", (transpose(rank + 2),)) if native else Binding("weight", "weight")
+    weights = (kernel, *_bias(e))
+    if native:
         kwargs: dict[str, object] = {}
         if any(s != 1 for s in cfg.strides):
             kwargs["strides"] = collapse(cfg.strides)
