@@ -15,7 +15,7 @@ from __future__ import annotations
 from neural.config.args import Config
 from neural.errors import BackendError
 from neural.layers.nested import NestedLayer
-from neural.targets.tensorflow.emit import Binding, Code, EmitContext, LayerCode, Piece, call, emitter, lit, transpose
+from neural.targets.tensorflow.emit import Binding, Code, EmitContext, LayerCode, Piece, call, emitter, transpose
 from neural.targets.tensorflow.emitters.common import activation_value
 from neural.targets.tensorflow.emitters.conv import collapse
 
@@ -134,4 +134,3 @@ def conv_lstm2d(e: EmitContext) -> LayerCode:
     return LayerCode(pieces=pieces, needs="lang", produces="lang", helpers=helpers, weights=weights)
 
 
-__all__ = ["lit"]
