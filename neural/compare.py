@@ -26,7 +26,7 @@ from neural.training.losses import build_loss
 from neural.training.optimizers import build_optimizer
 
 STOCHASTIC_FAMILIES = frozenset({"regularization"})
-ADAPTERS = {"pytorch": "neural.targets.pytorch.adapter"}
+ADAPTERS = {"pytorch": "neural.targets.pytorch.adapter", "jax": "neural.targets.jax.adapter", "tensorflow": "neural.targets.tensorflow.adapter", "onnx": "neural.targets.onnx.adapter"}
 
 
 class Adapter(Protocol):
@@ -180,7 +180,9 @@ def compare(
         forward = max(max_relative_error(o, e) for o, e in zip(outputs, expected))
         step = None
         note = "" if training else "step compared in evaluation mode (the network has random layers)"
-        if targets is not None and expected_step is not None:
+        if getattr(adapter, "inference_only", False):
+            note = "inference backend: no training step"
+        elif targets is not None and expected_step is not None:
             stepped = adapter.train_step(weights, inputs, targets, training)
             step = step_error(stepped, expected_step)
         elif not trainable:
@@ -189,7 +191,7 @@ def compare(
     return results
 
 
-def parse_backends(text: str, known: Sequence[str] = ("numpy", "pytorch")) -> list[str]:
+def parse_backends(text: str, known: Sequence[str] = ("numpy", "pytorch", "jax", "tensorflow", "onnx")) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["all"]:
         return list(known)

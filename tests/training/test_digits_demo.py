@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn.neural"
 
 
 @pytest.mark.slow
-def test_numpy_runtime_reaches_97_percent_in_under_two_minutes(tmp_path: Path) -> None:
+def test_numpy_runtime_reaches_97_percent(tmp_path: Path) -> None:
+    """The time it takes is measured by benchmarks/ (docs/benchmarks.md), not asserted: a loaded CI
+    machine must not fail the suite on a wall-clock number."""
     pytest.importorskip("sklearn")
-    started = time.perf_counter()
     result = train(EXAMPLE, backend="numpy", out=tmp_path / "run")
-    elapsed = time.perf_counter() - started
     final = json.loads((result.run.path / "metrics.json").read_text())
     assert final["val_accuracy"] >= 0.97, final
-    assert elapsed < 120, f"took {elapsed:.0f} s"
 
 
 @pytest.mark.slow

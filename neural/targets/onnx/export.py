@@ -32,8 +32,10 @@ from neural import __version__
 from neural.compare import random_inputs
 from neural.errors import BackendError, NeuralError, NeuralErrors, raise_collected
 from neural.ir import TensorRef
+from neural.layers.base import LayerContext
 from neural.runtime.gradcheck import max_relative_error
 from neural.shapes.engine import ShapedNetwork, infer
+from neural.targets.onnx.fixes import explicit_same_padding, exporter_fixes
 from neural.targets.onnx.support import onnx_problem
 from neural.targets.pytorch.adapter import load_canonical
 from neural.targets.pytorch.emit import support_status
@@ -154,6 +156,7 @@ def torch_outputs(model: torch.nn.Module, shaped: ShapedNetwork, inputs: Mapping
 def check_exportable(shaped: ShapedNetwork) -> None:
     """Positioned errors for every layer the export cannot express (all of them, before any work)."""
     errors: list[NeuralError] = []
+    ctx = LayerContext(shaped.network.layout)
     for layer in shaped.layers:
         node = layer.node
         supported, reason = support_status(node.kind)
@@ -166,7 +169,7 @@ def check_exportable(shaped: ShapedNetwork) -> None:
                 )
             )
             continue
-        problem = onnx_problem(node.kind, node.config)
+        problem = onnx_problem(node.kind, node.config, layer.input_shapes, ctx)
         if problem:
             errors.append(BackendError(f"cannot export layer `{node.name}` ({node.kind}) to ONNX: {problem}", node.span))
     raise_collected(errors)
@@ -234,50 +237,24 @@ def _export(model: torch.nn.Module, shaped: ShapedNetwork, opset: int, seed: int
             # the TorchScript-based exporter announces its deprecation; tracer warnings about sizes
             # turned into constants are caught by verifying at other sizes than the traced ones
             warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                args,
-                buffer,
-                dynamo=False,
-                opset_version=opset,
-                input_names=inputs,
-                output_names=list(outputs),
-                dynamic_axes=dynamic_axes(shaped, outputs),  # type: ignore[arg-type]
-                do_constant_folding=True,
-                training=torch.onnx.TrainingMode.EVAL,
-            )
+            with exporter_fixes():
+                torch.onnx.export(
+                    model,
+                    args,
+                    buffer,
+                    dynamo=False,
+                    opset_version=opset,
+                    input_names=inputs,
+                    output_names=list(outputs),
+                    dynamic_axes=dynamic_axes(shaped, outputs),  # type: ignore[arg-type]
+                    do_constant_folding=True,
+                    training=torch.onnx.TrainingMode.EVAL,
+                )
     except Exception as exc:
         raise _Failure(f"the exporter failed: {_first_line(exc)}") from exc
     proto = onnx.load_from_string(buffer.getvalue())
-    _fix_transpose_perms(proto)
+    explicit_same_padding(proto)
     return proto
-
-
-def _fix_transpose_perms(proto: onnx.ModelProto) -> None:
-    """The TorchScript-based exporter writes `movedim(-1, 1)` as Transpose(perm=[0, -1, 1, 2]); ONNX
-    wants every axis of `perm` in [0, rank). A negative entry means the same axis from the end."""
-    for node in _all_nodes(proto.graph):
-        if node.op_type != "Transpose":
-            continue
-        for attribute in node.attribute:
-            if attribute.name == "perm" and any(p < 0 for p in attribute.ints):
-                rank = len(attribute.ints)
-                fixed = [p % rank for p in attribute.ints]
-                del attribute.ints[:]
-                attribute.ints.extend(fixed)
-
-
-def _all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
-    """Every node, those of subgraphs (If/Loop bodies) included."""
-    found: list[onnx.NodeProto] = []
-    for node in graph.node:
-        found.append(node)
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                found.extend(_all_nodes(attribute.g))
-            for sub in attribute.graphs:
-                found.extend(_all_nodes(sub))
-    return found
 
 
 def _check(proto: onnx.ModelProto) -> None:
@@ -292,7 +269,7 @@ def _verify(proto: onnx.ModelProto, model: torch.nn.Module, shaped: ShapedNetwor
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # failures are reported as errors of the export
     try:
         session = onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
@@ -392,3 +369,46 @@ def _localized(shaped: ShapedNetwork, weights: Mapping[str, np.ndarray], attempt
         node.span,
         notes=(f"the network up to the layer before `{node.name}` exports correctly",) if high > 1 else (),
     )
+
+
+# --- from files and runs (what `neural export` calls) ---
+def weight_shapes(shaped: ShapedNetwork) -> dict[str, tuple[int, ...]]:
+    """Canonical weight names and shapes of a network."""
+    return {f"{layer.node.name}.{name}": tuple(w.shape) for layer in shaped.layers for name, w in layer.weights.items()}
+
+
+def export_file(
+    path: str | None,
+    *,
+    network: str | None = None,
+    run: str | Path | None = None,
+    opset: int = OPSET,
+    seed: int = 0,
+    verify: bool = True,
+) -> ExportedModel:
+    """Export a network of the .neural file at `path` with fresh weights, or the network of training run
+    `run` with its trained weights (`path`, when given, must define that same network)."""
+    from neural.api import analyse, load
+
+    if run is None:
+        if path is None:
+            raise NeuralError("give a .neural file to export, or a training run with --run")
+        return export_network(analyse(load(path).network(network)), opset=opset, seed=seed, verify=verify)
+    from neural.training.session import open_run
+
+    loaded = open_run(run)
+    shaped = loaded.shaped
+    if network is not None and network != shaped.network.name:
+        raise NeuralError(f"run {run} trained network {shaped.network.name}, not {network}")
+    if path is not None:
+        program = load(path)
+        names = [net.name for net in program.networks]
+        wanted = network or (shaped.network.name if shaped.network.name in names else None)
+        ours = analyse(program.network(wanted))
+        if weight_shapes(ours) != weight_shapes(shaped) or ours.network.name != shaped.network.name:
+            raise NeuralError(
+                f"network {ours.network.name} of {path} is not the network run {run} trained ({shaped.network.name}): "
+                "its layers or weights differ",
+                hint="export the run alone (`neural export --run RUN_DIR -o model.onnx`) to use the network it saved",
+            )
+    return export_network(shaped, loaded.weights, opset=opset, seed=seed, verify=verify, weights_source=f"training run {Path(run).name}")

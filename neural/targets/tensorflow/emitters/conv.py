@@ -4,8 +4,9 @@ Keras' own layers on channels-last tensors (a channels-first network moves its f
 last first: TensorFlow's CPU convolutions take no other layout). Padding, by the language's rules:
 - "valid" and "same" (TensorFlow's rule, the language's) are Keras' own; "causal" too for Conv1D;
 - explicit (before, after) pads and "causal" elsewhere: a ZeroPadding layer (`<node>_pad`) first;
-- Keras takes strides or a dilation, not both: such a convolution runs with stride 1 on the padded input
-  ("same" pads computed for the stride) and `Subsample` (`<node>_stride`) keeps every stride-th output.
+- Keras takes strides or a dilation, not both (and TensorFlow's depthwise kernels only equal strides): such
+  a convolution runs with stride 1 on the padded input ("same" pads computed for the stride) and
+  `Subsample` (`<node>_stride`) keeps every stride-th output.
 Transposed convolutions are Keras' ConvNDTranspose ("same" and output_padding follow Keras' rules, which
 are the language's; explicit pads crop the full output), except grouped or dilated ones, which Keras
 cannot run on a CPU: the generated `ConvTranspose` layer computes those.
@@ -63,10 +64,12 @@ class ConvPadding:
     strided: bool = True  # whether the Keras layer itself takes the strides
 
 
-def conv_padding(e: EmitContext, rank: int, *, causal_native: bool = False) -> ConvPadding:
+def conv_padding(e: EmitContext, rank: int, *, causal_native: bool = False, depthwise: bool = False) -> ConvPadding:
+    """`depthwise`: TensorFlow's depthwise kernels also need equal strides on every axis."""
     cfg = e.config
     kernel, strides, dilation = tuple(cfg.kernel_size), tuple(cfg.strides), tuple(cfg.dilation_rate)
     both = any(s > 1 for s in strides) and any(d > 1 for d in dilation)
+    both = both or (depthwise and len(set(strides)) > 1)
     padding = cfg.padding
     if not both and (padding in ("valid", "same") or (padding == "causal" and causal_native)):
         return ConvPadding((), str(padding), ())
@@ -140,7 +143,7 @@ def depthwise_ops(channels: int, multiplier: int, kernel: Sequence[int]) -> tupl
 def depthwise(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
-    pad = conv_padding(e, rank)
+    pad = conv_padding(e, rank, depthwise=True)
     fused = Fused(e, "keras")
     kwargs = {**window_kwargs(e, pad), **fused.kwargs}
     if cfg.depth_multiplier != 1:
@@ -148,7 +151,7 @@ def depthwise(e: EmitContext) -> LayerCode:
     if not cfg.use_bias:
         kwargs["use_bias"] = False
     main = Piece(f"layers.DepthwiseConv{rank}D", (collapse(cfg.kernel_size),), kwargs)
-    kernel = Binding("weight", "depthwise_kernel", depthwise_ops(e.channels(), cfg.depth_multiplier, cfg.kernel_size))
+    kernel = Binding("weight", "kernel", depthwise_ops(e.channels(), cfg.depth_multiplier, cfg.kernel_size))
     return _conv_code(e, main, pad, fused, (kernel, *_bias(e)))
 
 
@@ -156,7 +159,7 @@ def depthwise(e: EmitContext) -> LayerCode:
 def separable(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
-    pad = conv_padding(e, rank)
+    pad = conv_padding(e, rank, depthwise=True)
     fused = Fused(e, "keras")
     kwargs = {**window_kwargs(e, pad), **fused.kwargs}
     if cfg.depth_multiplier != 1:
@@ -193,12 +196,27 @@ def transpose_crop(n: int, k: int, s: int, d: int, mode: object, op: int | None)
     return start, full - start - length
 
 
+def _tf_same_fits(e: EmitContext, spatial: Sequence[int | None]) -> bool:
+    """Whether TensorFlow's "same" transposed convolution can produce the language's length: it needs
+    ceil(length / stride) == n, which an explicit output_padding can break."""
+    cfg = e.config
+    if cfg.padding != "same" or cfg.output_padding is None:
+        return True
+    for n, k, s, op in zip(spatial, cfg.kernel_size, cfg.strides, cfg.output_padding):
+        n = n if n is not None else ANY_LENGTH
+        length = conv_transpose_length(n, k, s, 1, "same", op)
+        if length is None or -(-length // s) != n:
+            return False
+    return True
+
+
 @emitter("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 def conv_transpose(e: EmitContext) -> LayerCode:
     cfg = e.config
     rank = spatial_rank(e.node.kind)
     fused = Fused(e, "keras")
-    native = cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate)
+    spatial = e.spatial()
+    native = cfg.groups == 1 and all(d == 1 for d in cfg.dilation_rate) and _tf_same_fits(e, spatial)
     # Keras' kernel is (*k, filters, in); the generated ConvTranspose keeps torch's (in, filters / groups, *k)
     kernel = Binding("weight", "kernel", (transpose(rank + 2),)) if native else Binding("weight", "weight")
     weights = (kernel, *_bias(e))
@@ -228,7 +246,6 @@ def conv_transpose(e: EmitContext) -> LayerCode:
             helpers=fused.helpers,
             weights=(*weights, *fused.weights),
         )
-    spatial = e.spatial()
     ops_ = cfg.output_padding or (None,) * rank
     crops = tuple(
         transpose_crop(n if n is not None else ANY_LENGTH, k, s, d, axis_padding(cfg.padding, i), op)

@@ -46,7 +46,7 @@ def pooling(e: EmitContext) -> LayerCode:
         options["ceil_mode"] = True
     if counts_pad:
         options["count_include_pad"] = True
-    pads = "same" if padding == "same" else tuple(explicit_pairs(padding, rank))
+    pads: object = "same" if padding == "same" else ((0, 0),) * rank if padding == "valid" else tuple(explicit_pairs(padding, rank))
     piece = Piece("PaddedPooling", ("max" if is_max else "average", pool, strides, pads), options)
     return single(piece, needs="keras", produces="keras", helpers=("PaddedPooling",))
 

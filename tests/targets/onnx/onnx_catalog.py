@@ -42,6 +42,9 @@ EXTRA: list[tuple[str, list[Shape], str]] = [
     ("Dense(4)", [(None, None, 5)], "channels_last"),
     ("Embedding(30, 4)\nGlobalAveragePooling1D()\nDense(2)", [(None, None)], "channels_last"),
     ("LSTM(4, return_sequences=true)\nDense(2)", [(None, None, 3)], "channels_last"),
+    ("SpatialDropout1D(0.3)\nFlatten()\nDense(2)", [(5, 3)], "channels_last"),
+    ("SpatialDropout2D(0.3)\nFlatten()\nDense(2)", [(4, 4, 3)], "channels_first"),
+    ("SpatialDropout3D(0.3)\nFlatten()\nDense(2)", [(3, 4, 4, 2)], "channels_last"),
 ]
 
 
@@ -119,3 +122,23 @@ def uncovered_kinds(all_cases: list[Case]) -> set[str]:
     for case in all_cases:
         covered |= case_kinds(case)
     return supported_kinds() - covered
+
+
+def selected(all_cases: list[Case], per_kind: int = 3) -> list[Case]:
+    """A case is kept while one of its kinds has fewer than `per_kind` kept cases (every kind stays covered;
+    cases that trip an ONNX rule and the EXTRA ones are always kept)."""
+    from neural.layers.base import LayerContext
+    from neural.targets.onnx.support import onnx_problem
+
+    counts: dict[str, int] = {}
+    kept: list[Case] = []
+    for case in all_cases:
+        shaped = analyse_snippet(case.layers, *case.shapes, layout=case.layout)
+        ctx = LayerContext(case.layout)
+        refused = any(onnx_problem(l.node.kind, l.node.config, l.input_shapes, ctx) for l in shaped.layers)
+        kinds = case_kinds(case)
+        if refused or case.origin == "onnx EXTRA" or any(counts.get(k, 0) < per_kind for k in kinds):
+            kept.append(case)
+            for kind in kinds:
+                counts[kind] = counts.get(kind, 0) + 1
+    return kept

@@ -1,0 +1,17 @@
+"""Import generated JAX code in process (used by `neural train --backend jax` and `compare`)."""
+
+from __future__ import annotations
+
+import types
+
+from neural.shapes.engine import ShapedNetwork
+from neural.targets.jax.codegen import generate
+from neural.targets.pytorch.load import import_code
+
+
+def import_network(shaped: ShapedNetwork) -> types.ModuleType:
+    """Generate and import the JAX module of an analysed network."""
+    return import_code(generate(shaped), f"jax_{shaped.network.name}")
+
+
+__all__ = ["import_code", "import_network"]
