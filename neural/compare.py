@@ -102,9 +102,9 @@ def _random_layer(kind: str, cfg: Any) -> bool:
 class NumpyReference:
     name = "numpy"
 
-    def __init__(self, shaped: ShapedNetwork, seed: int) -> None:
+    def __init__(self, shaped: ShapedNetwork, seed: int, dtype: Any = np.float32) -> None:
         self.shaped = shaped
-        self.model = Model(shaped, seed=seed)
+        self.model = Model(shaped, seed=seed, dtype=dtype)
 
     def initial_weights(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()
@@ -170,7 +170,18 @@ def compare(
     )
     training = deterministic_step(shaped)
     targets = random_targets(shaped, expected[0], rng) if trainable else None
-    expected_step = reference.train_step(weights, inputs, targets, training) if targets is not None else None
+    # Steps of deep networks amplify float32 rounding (batch norm over a tiny batch, Adam's first step is
+    # about sign(gradient)); backends that run in float64 are compared with a float64 step.
+    weights64 = {k: v.astype(np.float64) for k, v in weights.items()}
+    inputs64 = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in inputs.items()}
+    references: dict[bool, dict[str, np.ndarray]] = {}
+
+    def expected_step(float64: bool) -> dict[str, np.ndarray]:
+        if float64 not in references:
+            ref = NumpyReference(shaped, seed, np.float64) if float64 else reference
+            references[float64] = ref.train_step(weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training)
+        return references[float64]
+
     results = []
     for name in backends:
         if name == "numpy":
@@ -182,9 +193,10 @@ def compare(
         note = "" if training else "step compared in evaluation mode (the network has random layers)"
         if getattr(adapter, "inference_only", False):
             note = "inference backend: no training step"
-        elif targets is not None and expected_step is not None:
-            stepped = adapter.train_step(weights, inputs, targets, training)
-            step = step_error(stepped, expected_step)
+        elif targets is not None:
+            float64 = bool(getattr(adapter, "supports_float64", False))
+            stepped = adapter.train_step(weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training)
+            step = step_error(stepped, expected_step(float64))
         elif not trainable:
             note = "no training step (no loss, optimizer or parameters, or several outputs)"
         results.append(Comparison(name, forward, step, tolerance, note))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class ExportedModel:
     """
 
     proto: onnx.ModelProto
+    data: bytes = field(repr=False)
     network: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
@@ -68,7 +69,8 @@ class ExportedModel:
     weights: str
 
     def to_bytes(self) -> bytes:
-        return bytes(self.proto.SerializeToString())
+        """The serialized model (as checked and verified)."""
+        return self.data
 
     def save(self, path: str | Path) -> None:
         from neural.training.checkpoint import atomic_write_bytes
@@ -195,20 +197,22 @@ def export_network(
         weights_source = weights_source or f"fresh (NumPy runtime initialization, seed {seed})"
     source = weights_source or "given"
 
-    def attempt(part: ShapedNetwork, part_weights: Mapping[str, np.ndarray]) -> tuple[onnx.ModelProto, float | None]:
+    def attempt(part: ShapedNetwork, part_weights: Mapping[str, np.ndarray]) -> tuple[onnx.ModelProto, bytes, float | None]:
         model = torch_model(part, part_weights)
         proto = _export(model, part, opset, seed)
-        _check(proto)
-        difference = _verify(proto, model, part, tolerance, seed) if verify else None
-        return proto, difference
+        _describe(proto, part, source)
+        data = proto.SerializeToString()  # once: the checker, onnxruntime and the file read these bytes
+        _check(data)
+        difference = _verify(data, model, part, tolerance, seed) if verify else None
+        return proto, data, difference
 
     try:
-        proto, difference = attempt(shaped, weights)
+        proto, data, difference = attempt(shaped, weights)
     except _Failure as failure:
         raise _localized(shaped, weights, attempt, failure) from None
-    _describe(proto, shaped, source)
     return ExportedModel(
         proto=proto,
+        data=data,
         network=shaped.network.name,
         inputs=tuple(spec.name for spec in shaped.network.inputs),
         outputs=output_names(shaped),
@@ -257,28 +261,30 @@ def _export(model: torch.nn.Module, shaped: ShapedNetwork, opset: int, seed: int
     return proto
 
 
-def _check(proto: onnx.ModelProto) -> None:
+def _check(data: bytes) -> None:
     try:
-        onnx.checker.check_model(proto, full_check=True)
+        onnx.checker.check_model(data, full_check=True)
     except Exception as exc:
         raise _Failure(f"onnx.checker rejects the model: {_first_line(exc)}") from exc
 
 
-def _verify(proto: onnx.ModelProto, model: torch.nn.Module, shaped: ShapedNetwork, tolerance: float, seed: int) -> float:
+def _verify(data: bytes, model: torch.nn.Module, shaped: ShapedNetwork, tolerance: float, seed: int) -> float:
     """The largest relative difference between onnxruntime and PyTorch over the verification runs."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # failures are reported as errors of the export
     try:
-        session = onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise _Failure(f"onnxruntime cannot load the model: {_first_line(exc)}") from exc
     worst = 0.0
     for run, (batch, unknown) in enumerate(VERIFY_SIZES):
         inputs = example_inputs(shaped, batch, unknown, seed + 1 + run)
         expected = torch_outputs(model, shaped, inputs)
-        what = f"batch {batch}" + (f", open dimensions {unknown}" if _has_open_dims(shaped) else "")
+        open_dims = _has_open_dims(shaped)
+        what = f"batch {batch}" + (f", open dimensions {unknown}" if open_dims else "")
+        what += f" (traced with batch {TRACE_BATCH}" + (f", open dimensions {TRACE_UNKNOWN})" if open_dims else ")")
         try:
             got = session.run(None, {name: np.asarray(value) for name, value in inputs.items()})
         except Exception as exc:

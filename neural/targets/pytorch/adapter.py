@@ -39,6 +39,7 @@ def input_tensors(shaped: ShapedNetwork, inputs: Mapping[str, np.ndarray]) -> li
 
 class Adapter:
     name = "pytorch"
+    supports_float64 = True  # train_step follows the dtype of the weights it is given
 
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
@@ -46,6 +47,8 @@ class Adapter:
 
     def model(self, weights: Mapping[str, np.ndarray]) -> torch.nn.Module:
         model: torch.nn.Module = self.module.build_model()
+        if any(np.asarray(v).dtype == np.float64 for v in weights.values()):
+            model = model.double()
         load_canonical(model, weights)
         return model
 

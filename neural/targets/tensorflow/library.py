@@ -31,6 +31,7 @@ from keras import layers, ops
 # ---- activations ----
 
 
+@keras.saving.register_keras_serializable(package="neural")  # Bidirectional rebuilds layers from their config
 def leaky_relu(x: Any) -> Any:
     """leaky_relu with PyTorch's slope 0.01 (Keras' default is 0.2)."""
     return ops.leaky_relu(x, negative_slope=0.01)
@@ -343,6 +344,7 @@ def _torch_rnn_projections(cell: Any, inputs: Any, h: Any, training: bool) -> tu
     return x, a
 
 
+@keras.saving.register_keras_serializable(package="neural")  # Bidirectional rebuilds layers from their config
 class TorchSimpleRNNCell(layers.SimpleRNNCell):
     """torch.nn.RNN's cell: h = activation(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
 
@@ -356,6 +358,7 @@ class TorchSimpleRNNCell(layers.SimpleRNNCell):
         return h, [h]
 
 
+@keras.saving.register_keras_serializable(package="neural")  # Bidirectional rebuilds layers from their config
 class TorchLSTMCell(layers.LSTMCell):
     """torch.nn.LSTM's cell: gates i, f, g, o in the rows of the weights; c = f c + i g, h = o act(c)."""
 
@@ -372,6 +375,7 @@ class TorchLSTMCell(layers.LSTMCell):
         return h, [h, c]
 
 
+@keras.saving.register_keras_serializable(package="neural")  # Bidirectional rebuilds layers from their config
 class TorchGRUCell(layers.GRUCell):
     """torch.nn.GRU's cell: gates r, z, n; n = act(x_n + r (W_hn h + b_hn)); h = (1 - z) n + z h."""
 
@@ -406,6 +410,9 @@ class MaskedMultiHeadAttention(layers.MultiHeadAttention):
         if key_padding_mask is not None:
             kwargs["attention_mask"] = ops.expand_dims(ops.greater(key_padding_mask, 0.5), 1)
         return super().call(query, value, key=key, training=training, **kwargs)
+
+    def compute_output_spec(self, query: Any, value: Any, key: Any = None, key_padding_mask: Any = None, **kwargs: Any) -> Any:
+        return super().compute_output_spec(query, value, key=key, **kwargs)
 
     def _compute_attention(self, query: Any, key: Any, value: Any, attention_mask: Any = None, *args: Any, **kwargs: Any) -> Any:
         output, scores = super()._compute_attention(query, key, value, attention_mask, *args, **kwargs)
@@ -452,11 +459,6 @@ def _activation_layer(name: str | None) -> Any:
     return layers.Activation(leaky_relu if name == "leaky_relu" else name or "linear")
 
 
-def _build_prelu(activation: Any, rank: int) -> None:
-    if isinstance(activation, layers.PReLU):
-        activation.shared_axes = list(range(1, rank))
-
-
 class FeedForward(layers.Layer):
     """Position-wise feed-forward block over the last axis: linear1 -> activation -> dropout -> linear2."""
 
@@ -465,16 +467,19 @@ class FeedForward(layers.Layer):
         output_dim: int | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.ff_dim, self.output_dim = ff_dim, output_dim
+        self.ff_dim, self.output_dim, self.use_bias = ff_dim, output_dim, use_bias
         self.linear1 = layers.Dense(ff_dim, use_bias=use_bias)
         self.activation = _activation_layer(activation)
         self.dropout = layers.Dropout(dropout)
-        self.linear2 = layers.Dense(output_dim, use_bias=use_bias) if output_dim else None
 
     def build(self, input_shape: Any) -> None:
-        if self.linear2 is None:
-            self.linear2 = layers.Dense(input_shape[-1], use_bias=self.linear1.use_bias)
-        _build_prelu(self.activation, len(input_shape))
+        hidden = (*input_shape[:-1], self.ff_dim)
+        self.linear1.build(input_shape)
+        if isinstance(self.activation, layers.PReLU):
+            self.activation.shared_axes = list(range(1, len(input_shape)))
+            self.activation.build(hidden)
+        self.linear2 = layers.Dense(self.output_dim or input_shape[-1], use_bias=self.use_bias)
+        self.linear2.build(hidden)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         return self.linear2(self.dropout(self.activation(self.linear1(inputs)), training=training))
@@ -502,6 +507,13 @@ class TransformerEncoderLayer(layers.Layer):
         self.norm2 = layers.LayerNormalization(epsilon=layer_norm_eps, center=use_bias)
         self.dropout1 = layers.Dropout(dropout)
         self.dropout2 = layers.Dropout(dropout)
+
+    def build(self, x_shape: Any, key_padding_mask_shape: Any = None) -> None:
+        self.self_attn.build(x_shape, x_shape)
+        self.linear1.build(x_shape)
+        self.linear2.build((*x_shape[:-1], self.linear1.units))
+        self.norm1.build(x_shape)
+        self.norm2.build(x_shape)
 
     def call(self, x: Any, key_padding_mask: Any = None, training: bool | None = None) -> Any:
         def attend(y: Any) -> Any:
@@ -547,6 +559,14 @@ class TransformerDecoderLayer(layers.Layer):
         self.dropout2 = layers.Dropout(dropout)
         self.dropout3 = layers.Dropout(dropout)
 
+    def build(self, x_shape: Any, memory_shape: Any, *masks: Any) -> None:
+        self.self_attn.build(x_shape, x_shape)
+        self.cross_attn.build(x_shape, memory_shape)
+        self.linear1.build(x_shape)
+        self.linear2.build((*x_shape[:-1], self.linear1.units))
+        for norm in (self.norm1, self.norm2, self.norm3):
+            norm.build(x_shape)
+
     def call(
         self, x: Any, memory: Any, key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
         training: bool | None = None,
@@ -581,15 +601,37 @@ class SqueezeExcitation(layers.Layer):
 
     def __init__(self, squeeze_channels: int, activation: str | None = "relu", gate: str = "sigmoid", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.squeeze_channels = squeeze_channels
         self.fc1 = layers.Dense(squeeze_channels)
         self.activation = _activation_layer(activation)
         self.gate = layers.Activation(gate)
 
     def build(self, input_shape: Any) -> None:
+        self.fc1.build((None, input_shape[-1]))
+        if isinstance(self.activation, layers.PReLU):
+            self.activation.shared_axes = [1]
+            self.activation.build((None, self.squeeze_channels))
         self.fc2 = layers.Dense(input_shape[-1])
-        _build_prelu(self.activation, 2)
+        self.fc2.build((None, self.squeeze_channels))
 
     def call(self, inputs: Any) -> Any:
         spatial = list(range(1, len(inputs.shape) - 1))
         scale = self.gate(self.fc2(self.activation(self.fc1(ops.mean(inputs, axis=spatial)))))
         return inputs * ops.reshape(scale, [-1, *([1] * len(spatial)), scale.shape[-1]])
+
+
+class MergedTimeDistributed(layers.TimeDistributed):
+    """keras.layers.TimeDistributed that runs the wrapped layer once on every step together, as a batch of
+    batch * steps samples (as PyTorch code does), so batch statistics span all the steps; Keras' own calls
+    the layer step by step."""
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        step = self.layer.compute_output_spec(keras.KerasTensor((None, *input_shape[2:])))
+        return (input_shape[0], input_shape[1], *step.shape[1:])
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        shape = ops.shape(inputs)
+        merged = ops.reshape(inputs, (-1, *shape[2:]))
+        kwargs = {"training": training} if self.layer._call_has_training_arg else {}
+        out = self.layer(merged, **kwargs)
+        return ops.reshape(out, (shape[0], shape[1], *ops.shape(out)[1:]))

@@ -36,9 +36,10 @@ def run(sess: onnxruntime.InferenceSession, inputs: Mapping[str, np.ndarray]) ->
     return [np.asarray(o) for o in sess.run(None, {k: np.asarray(v) for k, v in inputs.items()})]
 
 
-def check_structure(proto: onnx.ModelProto, shaped: ShapedNetwork) -> None:
+def check_structure(exported: ExportedModel, shaped: ShapedNetwork) -> None:
     """Checker (full shape inference), opset, input and output names, batch axis dynamic."""
-    onnx.checker.check_model(proto, full_check=True)
+    onnx.checker.check_model(exported.to_bytes(), full_check=True)
+    proto = exported.proto
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     assert [v.name for v in proto.graph.input] == [spec.name for spec in shaped.network.inputs]
     assert [v.name for v in proto.graph.output] == list(output_names(shaped))
@@ -56,7 +57,7 @@ def check_export(
     weights = fresh_weights(shaped, seed) if weights is None else weights
     exported = export_network(shaped, weights)
     assert exported.difference is not None and exported.difference <= TOLERANCE
-    check_structure(exported.proto, shaped)
+    check_structure(exported, shaped)
     model = torch_model(shaped, weights)
     sess = session(exported)
     worst = 0.0

@@ -1,7 +1,8 @@
 """TensorFlow emitters: structural layers (TimeDistributed, SqueezeExcitation).
 
 TimeDistributed reuses the inner kind's own emitter on the per-step shapes and wraps each of its Keras
-layers in keras.layers.TimeDistributed (the spec gives the inner layer's weights unprefixed, so they
+layers in `MergedTimeDistributed`: keras.layers.TimeDistributed calls a layer step by step, the language
+(as PyTorch) on all steps as one batch, which batch statistics can tell apart (the spec gives the inner layer's weights unprefixed, so they
 bind to `layer.<attribute>` of the wrapper). In a channels-first network a per-step feature map is moved
 channels last inside the wrapper where the inner layer needs it.
 """
@@ -49,19 +50,20 @@ def time_distributed(e: EmitContext) -> LayerCode:
     if code.call is not None:
         raise BackendError(f"TimeDistributed cannot wrap {inner.kind} (it takes more than one input)")
     produced: Layout = code.produces if code.produces != "any" else ("keras" if moved else "lang")
-    pieces = [Piece("layers.TimeDistributed", (Code(call(p.func, *p.args, **p.kwargs)),), role=p.role) for p in code.pieces]
+    pieces = [Piece("MergedTimeDistributed", (Code(call(p.func, *p.args, **p.kwargs)),), role=p.role) for p in code.pieces]
     if moved:
         pieces.insert(0, _permute(step_rank, to_last=True))
     if produced == "keras" and len(layer.output_shapes[0]) >= 2 and not e.ctx.channels_last:
         pieces.append(_permute(len(layer.output_shapes[0]), to_last=False))
     weights = tuple(replace(b, attr=f"layer.{b.attr}") for b in code.weights)
-    return LayerCode(pieces=tuple(pieces), needs="lang", produces="lang", helpers=code.helpers, weights=weights)
+    helpers = ("MergedTimeDistributed", *code.helpers)
+    return LayerCode(pieces=tuple(pieces), needs="lang", produces="lang", helpers=helpers, weights=weights)
 
 
 def _permute(rank: int, *, to_last: bool) -> Piece:
     """A per-step Permute moving the channel axis last (or back first)."""
     dims = (*range(2, rank + 1), 1) if to_last else (rank, *range(1, rank))
-    return Piece("layers.TimeDistributed", (Code(call("layers.Permute", dims)),), role="channels_last" if to_last else "channels_first")
+    return Piece("MergedTimeDistributed", (Code(call("layers.Permute", dims)),), role="channels_last" if to_last else "channels_first")
 
 
 @emitter("SqueezeExcitation")
