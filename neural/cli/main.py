@@ -116,7 +116,7 @@ def summary(file: str, network: str | None, fmt: str) -> None:
 
 @cli.command(name="compile")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--backend", type=click.Choice(["pytorch", "onnx"]), default="pytorch", show_default=True, help="Target framework.")
+@click.option("--backend", type=click.Choice(["pytorch", "tensorflow", "jax", "onnx"]), default="pytorch", show_default=True, help="Target framework.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the module here (default: stdout).")
 @click.option("--network", default=None, help="Network to compile (default: the first).")
 def compile_command(file: str, backend: str, output: str | None, network: str | None) -> None:
@@ -124,12 +124,14 @@ def compile_command(file: str, backend: str, output: str | None, network: str | 
     if backend == "onnx":
         _export_onnx(file, output, network)
         return
-    from neural.api import analyse, load
-    from neural.targets.pytorch.codegen import format_code, generate
+    import importlib
 
+    from neural.api import analyse, load
+
+    codegen = importlib.import_module(f"neural.targets.{backend}.codegen")  # pytorch, tensorflow or jax: no framework import
     try:
         shaped = analyse(load(file).network(network))
-        code = format_code(generate(shaped, source=file))
+        code = codegen.format_code(codegen.generate(shaped, source=file))
     except Exception as exc:
         fail(exc)
     if output is None:
@@ -223,7 +225,7 @@ def _reporter(quiet: bool) -> Any:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--network", default=None, help="Network to train (default: the first).")
-@click.option("--backend", type=click.Choice(["auto", "numpy", "pytorch"]), default="auto", show_default=True,
+@click.option("--backend", type=click.Choice(["auto", "numpy", "pytorch", "jax", "tensorflow"]), default="auto", show_default=True,
               help="auto: PyTorch when installed, else the built-in NumPy runtime.")
 @click.option("--data", default=None, help="digits, synthetic[:N], mnist, fashion_mnist, cifar10, or a .npz/.npy/.csv file or image folder.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the train block.")

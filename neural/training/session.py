@@ -26,7 +26,7 @@ from neural.training.loop import Trainer, TrainOptions, evaluate
 from neural.training.memory import check_fits
 from neural.training.rundir import RunDir, default_run_dir
 
-BACKENDS = ("auto", "numpy", "pytorch")
+BACKENDS = ("auto", "numpy", "pytorch", "jax", "tensorflow")
 BackendFactory = Callable[..., TrainingBackend]
 
 
@@ -42,10 +42,38 @@ def _pytorch_factory() -> BackendFactory | None:
     return TorchBackend
 
 
+def _jax_factory() -> BackendFactory | None:
+    """The JAX training backend, when jax, flax and optax are installed."""
+    if any(importlib.util.find_spec(name) is None for name in ("jax", "flax", "optax")):
+        return None
+    from neural.targets.jax.training import JaxBackend
+
+    return JaxBackend
+
+
+def _tensorflow_factory() -> BackendFactory | None:
+    """The TensorFlow/Keras training backend, when TensorFlow (with Keras 3) is installed."""
+    if any(importlib.util.find_spec(name) is None for name in ("tensorflow", "keras")):
+        return None
+    from neural.targets.tensorflow.training import TensorFlowBackend
+
+    return TensorFlowBackend
+
+
 def choose_backend(requested: str) -> tuple[str, BackendFactory, str]:
     """(name, factory, reason) for `--backend`; `auto` takes PyTorch when available, else NumPy."""
     if requested not in BACKENDS:
         raise NeuralError(f"unknown backend `{requested}`; choose one of {', '.join(BACKENDS)}")
+    if requested == "tensorflow":
+        tensorflow_factory = _tensorflow_factory()
+        if tensorflow_factory is None:
+            raise NeuralError("the TensorFlow backend needs TensorFlow: pip install 'neural-lang[tensorflow]'")
+        return "tensorflow", tensorflow_factory, "requested"
+    if requested == "jax":
+        jax_factory = _jax_factory()
+        if jax_factory is None:
+            raise NeuralError("the JAX backend needs jax, flax and optax: pip install 'neural-lang[jax]'")
+        return "jax", jax_factory, "requested"
     if requested in ("auto", "pytorch"):
         torch_factory = _pytorch_factory()
         if torch_factory is not None:

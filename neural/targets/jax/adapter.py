@@ -53,7 +53,7 @@ class Adapter:
     def forward(self, weights: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         model = self.model(weights)
         model.eval()
-        out = model(*input_arrays(self.shaped, inputs))
+        out = nnx.jit(lambda model, arrays: model(*arrays))(model, tuple(input_arrays(self.shaped, inputs)))
         return [np.asarray(o) for o in (out if isinstance(out, tuple) else (out,))]
 
     def train_step(

@@ -233,7 +233,7 @@ class ModelWriter:
         return f"inputs {shapes} ({self.net.layout}); {self.shaped.params:,} trainable parameters."
 
 
-def _imports() -> list[str]:
+def _imports(uses_lax: bool) -> list[str]:
     return [
         "from __future__ import annotations",
         "",
@@ -241,7 +241,7 @@ def _imports() -> list[str]:
         "import math",
         "import os",
         "import time",
-        "from collections.abc import Callable",
+        "from collections.abc import Callable, Mapping",
         "from pathlib import Path",
         "from typing import Any, NamedTuple",
         "",
@@ -250,7 +250,7 @@ def _imports() -> list[str]:
         "import numpy as np",
         "import optax",
         "from flax import nnx",
-        "from jax import lax",
+        *(["from jax import lax"] if uses_lax else []),
         "from jax.sharding import NamedSharding",
         "from jax.sharding import PartitionSpec as P",
     ]
@@ -314,14 +314,16 @@ def generate(shaped: ShapedNetwork, *, source: str | None = None) -> str:
     """The complete module text for one analysed network (unformatted; see `format_code`)."""
     code = model_code(shaped)
     cls = class_name(shaped.network.name)
+    helpers = helper_sources(code.helpers)
+    uses_lax = re.search(r"\blax\.", "\n".join([*helpers, code.text])) is not None
     parts = [
         *_header(shaped, source),
         "",
-        *_imports(),
+        *_imports(uses_lax),
         "",
         *_constants(shaped),
         "",
-        *helper_sources(code.helpers),
+        *helpers,
         code.text,
         "",
         "",

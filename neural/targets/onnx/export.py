@@ -114,7 +114,10 @@ def dynamic_axes(shaped: ShapedNetwork, outputs: Sequence[str]) -> dict[str, dic
     """The batch axis of every input and output, and each axis the .neural file leaves open."""
     axes: dict[str, dict[int, str]] = {}
     for spec in shaped.network.inputs:
-        axes[spec.name] = {0: BATCH_AXIS, **{i + 1: f"{spec.name}_{i + 1}" for i, d in enumerate(spec.shape) if d is None}}
+        axes[spec.name] = {
+            0: BATCH_AXIS,
+            **{i + 1: f"{spec.name}_{i + 1}" for i, d in enumerate(spec.shape) if d is None},
+        }
     for name, shape in zip(outputs, shaped.output_shapes):
         axes[name] = {0: BATCH_AXIS, **{i + 1: f"{name}_{i + 1}" for i, d in enumerate(shape) if d is None}}
     return axes
@@ -173,7 +176,9 @@ def check_exportable(shaped: ShapedNetwork) -> None:
             continue
         problem = onnx_problem(node.kind, node.config, layer.input_shapes, ctx)
         if problem:
-            errors.append(BackendError(f"cannot export layer `{node.name}` ({node.kind}) to ONNX: {problem}", node.span))
+            errors.append(
+                BackendError(f"cannot export layer `{node.name}` ({node.kind}) to ONNX: {problem}", node.span)
+            )
     raise_collected(errors)
 
 
@@ -197,7 +202,9 @@ def export_network(
         weights_source = weights_source or f"fresh (NumPy runtime initialization, seed {seed})"
     source = weights_source or "given"
 
-    def attempt(part: ShapedNetwork, part_weights: Mapping[str, np.ndarray]) -> tuple[onnx.ModelProto, bytes, float | None]:
+    def attempt(
+        part: ShapedNetwork, part_weights: Mapping[str, np.ndarray]
+    ) -> tuple[onnx.ModelProto, bytes, float | None]:
         model = torch_model(part, part_weights)
         proto = _export(model, part, opset, seed)
         _describe(proto, part, source)
@@ -227,8 +234,12 @@ class _Failure(Exception):
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first line of an error, without the exporter's pointers to its graph and issue tracker."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    for tail in (" [Caused by", " Please feel free to request support"):
+        line = line.split(tail)[0]
+    return line.strip()
 
 
 def _export(model: torch.nn.Module, shaped: ShapedNetwork, opset: int, seed: int) -> onnx.ModelProto:
@@ -245,7 +256,7 @@ def _export(model: torch.nn.Module, shaped: ShapedNetwork, opset: int, seed: int
                 torch.onnx.export(
                     model,
                     args,
-                    buffer,
+                    buffer,  # type: ignore[arg-type]  # torch accepts a file object
                     dynamo=False,
                     opset_version=opset,
                     input_names=inputs,
@@ -291,7 +302,9 @@ def _verify(data: bytes, model: torch.nn.Module, shaped: ShapedNetwork, toleranc
             raise _Failure(f"onnxruntime fails on inputs of {what}: {_first_line(exc)}") from exc
         for name, ours, reference in zip(output_names(shaped), got, expected):
             if np.shape(ours) != reference.shape:
-                raise _Failure(f"onnxruntime gives output `{name}` the shape {np.shape(ours)} for {what}, PyTorch {reference.shape}")
+                raise _Failure(
+                    f"onnxruntime gives output `{name}` the shape {np.shape(ours)} for {what}, PyTorch {reference.shape}"
+                )
             difference = max_relative_error(ours, reference)
             if not difference <= tolerance:
                 raise _Failure(
@@ -313,7 +326,9 @@ def _describe(proto: onnx.ModelProto, shaped: ShapedNetwork, weights: str) -> No
     proto.producer_version = __version__
     proto.graph.name = net.name
     proto.doc_string = f"Network {net.name} exported by Neural {__version__} through its PyTorch backend."
-    inputs = "; ".join(f"{spec.name}: {spec.dtype} (batch, {', '.join(str(d) for d in spec.shape)})" for spec in net.inputs)
+    inputs = "; ".join(
+        f"{spec.name}: {spec.dtype} (batch, {', '.join(str(d) for d in spec.shape)})" for spec in net.inputs
+    )
     metadata = {
         "neural.network": net.name,
         "neural.layout": net.layout,
@@ -351,7 +366,9 @@ def _prefix_weights(weights: Mapping[str, np.ndarray], part: ShapedNetwork) -> d
     return {name: value for name, value in weights.items() if name.split(".", 1)[0] in kept}
 
 
-def _localized(shaped: ShapedNetwork, weights: Mapping[str, np.ndarray], attempt: Attempt, failure: _Failure) -> BackendError:
+def _localized(
+    shaped: ShapedNetwork, weights: Mapping[str, np.ndarray], attempt: Attempt, failure: _Failure
+) -> BackendError:
     """The error for `failure`, positioned at the first layer whose prefix network fails (bisection)."""
     layers = shaped.layers
     low, high = 0, len(layers)  # the prefix of `high` layers fails; that of `low` is known to pass
@@ -417,4 +434,6 @@ def export_file(
                 "its layers or weights differ",
                 hint="export the run alone (`neural export --run RUN_DIR -o model.onnx`) to use the network it saved",
             )
-    return export_network(shaped, loaded.weights, opset=opset, seed=seed, verify=verify, weights_source=f"training run {Path(run).name}")
+    return export_network(
+        shaped, loaded.weights, opset=opset, seed=seed, verify=verify, weights_source=f"training run {Path(run).name}"
+    )

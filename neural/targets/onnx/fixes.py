@@ -60,20 +60,99 @@ def _unflatten(g: Any, self: Any, dim: int, sizes: Any) -> Any:
     return g.op("Reshape", self, g.op("Concat", *parts, axis_i=0))
 
 
+ADAPTIVE_OPSET = 9
+
+
+def _adaptive(pool: str) -> Any:
+    """aten::adaptive_{avg,max}_pool{1,2,3}d as a global pooling, or a `pool` whose kernel and stride are
+    input size // output size. torch's symbolic needs the input sizes from the exporter's shape
+    inference, which loses them after some ops (a padding: "input size not accessible"); the sizes the
+    tracer recorded are used then (the ONNX rules refuse adaptive pooling over sizes left open)."""
+
+    def symbolic(g: Any, self: Any, output_size: Any) -> Any:
+        if not _constant_list(output_size):
+            raise RuntimeError("adaptive pooling needs a constant output size for ONNX export")
+        outputs = [int(v) for v in symbolic_helper._maybe_get_const(output_size, "is")]
+        if all(out == 1 for out in outputs):
+            pooled = g.op(f"Global{pool}", self)
+        else:
+            sizes = _spatial_sizes(g, self, len(outputs))
+            if sizes is None or any(size % out for size, out in zip(sizes, outputs)):
+                raise RuntimeError(
+                    f"adaptive pooling to {outputs} needs input sizes that the output sizes divide, got {sizes}"
+                )
+            kernel = [size // out for size, out in zip(sizes, outputs)]
+            pooled = g.op(pool, self, kernel_shape_i=kernel, strides_i=kernel)
+        return pooled if pool == "AveragePool" else (pooled, None)  # max pooling: (values, no indices)
+
+    return symbolic
+
+
+def _spatial_sizes(g: Any, value: Any, rank: int) -> list[int] | None:
+    """The last `rank` sizes of `value`: the exporter's, or else the traced ones (None: unknown)."""
+    for candidate in (value, g.original_node.inputsAt(0)):
+        sizes = candidate.type().varyingSizes() if candidate.type().dim() is not None else None
+        if sizes is not None and all(size is not None for size in sizes[-rank:]):
+            return [int(size) for size in sizes[-rank:]]
+    return None
+
+
+def _constant_list(value: Any) -> bool:
+    """Whether a list argument is known at export time (a constant, or a list of constants)."""
+    if symbolic_helper._is_constant(value):
+        return True
+    node = value.node()
+    return bool(node.kind() == "prim::ListConstruct" and all(symbolic_helper._is_constant(v) for v in node.inputs()))
+
+
 def _ints(g: Any, values: list[int]) -> Any:
     return g.op("Constant", value_t=torch.tensor(values, dtype=torch.int64))
 
 
-OVERRIDES = (("aten::movedim", _movedim, MOVEDIM_OPSET), ("aten::unflatten", _unflatten, UNFLATTEN_OPSET))
+OVERRIDES: tuple[tuple[str, Any, int], ...] = (
+    ("aten::movedim", _movedim, MOVEDIM_OPSET),
+    ("aten::unflatten", _unflatten, UNFLATTEN_OPSET),
+    *((f"aten::adaptive_avg_pool{n}d", _adaptive("AveragePool"), ADAPTIVE_OPSET) for n in (1, 2, 3)),
+    *((f"aten::adaptive_max_pool{n}d", _adaptive("MaxPool"), ADAPTIVE_OPSET) for n in (1, 2, 3)),
+)
+
+
+@contextmanager
+def _no_log(verbose: bool) -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """torch's `setup_onnx_logging` tests the function `_jit_is_onnx_log_enabled` instead of calling it, so every
+    export turns the exporter's debug log on for good, and a failed export prints its whole TorchScript
+    graph to stdout. The log stays off during our exports (errors are reported as BackendErrors)."""
+    try:
+        from torch.onnx._internal.torchscript_exporter import utils as exporter_utils
+    except ImportError:  # another torch layout: nothing to patch
+        yield
+        return
+    original = getattr(exporter_utils, "setup_onnx_logging", None)
+    enabled = bool(torch._C._jit_is_onnx_log_enabled())
+    if original is not None:
+        exporter_utils.setup_onnx_logging = _no_log
+    torch._C._jit_set_onnx_log_enabled(False)
+    try:
+        yield
+    finally:
+        if original is not None:
+            exporter_utils.setup_onnx_logging = original
+        torch._C._jit_set_onnx_log_enabled(enabled)
 
 
 @contextmanager
 def exporter_fixes() -> Iterator[None]:
-    """Symbolic overrides in force for the duration of one export."""
+    """Symbolic overrides and a quiet exporter for the duration of one export."""
     for name, symbolic, opset in OVERRIDES:
         torch.onnx.register_custom_op_symbolic(name, symbolic, opset)
     try:
-        yield
+        with _quiet_exporter():
+            yield
     finally:
         for name, _, opset in OVERRIDES:
             torch.onnx.unregister_custom_op_symbolic(name, opset)
@@ -85,11 +164,11 @@ def explicit_same_padding(proto: onnx.ModelProto) -> None:
     padding of an axis is `dilation * (kernel - 1)` whatever the input size, so open sizes stay open."""
     initializers = {init.name: init for init in proto.graph.initializer}
     for node in proto.graph.node:
-        if node.op_type not in ("Conv", "ConvTranspose"):
+        if node.op_type != "Conv":
             continue
         attrs = {a.name: a for a in node.attribute}
         mode = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
-        if mode not in ("SAME_UPPER", "SAME_LOWER") or node.op_type != "Conv":
+        if mode not in ("SAME_UPPER", "SAME_LOWER"):
             continue
         if "kernel_shape" in attrs:
             kernel = list(attrs["kernel_shape"].ints)

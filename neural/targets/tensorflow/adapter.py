@@ -15,11 +15,11 @@ import numpy as np
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from neural.shapes.engine import ShapedNetwork  # noqa: E402
-from neural.targets.tensorflow.load import import_network  # noqa: E402
+from neural.shapes.engine import ShapedNetwork
+from neural.targets.tensorflow.load import import_network
 
 
 def input_arrays(shaped: ShapedNetwork, inputs: Mapping[str, np.ndarray], dtype: Any = np.float32) -> Any:
@@ -60,7 +60,7 @@ class Adapter:
         optimizer = m.make_optimizer(m.OPTIMIZER, m.make_learning_rate(m.SCHEDULE, m.OPTIMIZER))
         x = input_arrays(self.shaped, inputs)
         with tf.GradientTape() as tape:
-            loss = loss_fn(tf.convert_to_tensor(targets), model(x, training=training))
+            loss = tf.reduce_mean(loss_fn(tf.convert_to_tensor(targets), model(x, training=training)))
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         result: dict[str, np.ndarray] = m.canonical_weights(model)

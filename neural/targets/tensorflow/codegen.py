@@ -126,7 +126,13 @@ class ModelWriter:
         permute = call("layers.Permute", dims, name=name)
         straight = value.expr == "x" and self.uses.get(ref, 0) == 1
         var = "x" if straight else self.variables.get(f"{value.expr.lstrip('_')}_{role}")
-        self.steps.append(Step(f"{var} = {permute}({value.expr})", [permute], "move channels last" if layout == "keras" else "move channels first"))
+        self.steps.append(
+            Step(
+                f"{var} = {permute}({value.expr})",
+                [permute],
+                "move channels last" if layout == "keras" else "move channels first",
+            )
+        )
         converted = Value(var, layout, rank)
         self.converted[(ref, layout)] = converted
         return converted
@@ -149,7 +155,9 @@ class ModelWriter:
         code = emit(EmitContext(layer, self.ctx, layouts)) if layouts != tuple(v.layout for v in inputs) else probe
         args = [self.convert(ref, layout).expr for ref, layout in zip(node.inputs, layouts)]
         # the main layer is named after the node (node names are unique); helpers get free names
-        names = {p.role: node.name if not p.role else self.layer_names.get(f"{node.name}_{p.role}") for p in code.pieces}
+        names = {
+            p.role: node.name if not p.role else self.layer_names.get(f"{node.name}_{p.role}") for p in code.pieces
+        }
         exprs = [p.expr(names[p.role]) for p in code.pieces]
         self.helpers.update(code.helpers)
         self._check_weights(layer, {b.weight for b in code.weights})
@@ -177,7 +185,6 @@ class ModelWriter:
     @staticmethod
     def _role_comment(piece: Piece) -> str:
         return {
-            "pad": "padding",
             "stride": "the strides, after a stride-1 convolution",
             "crop": "explicit padding of the transposed convolution",
             "activation": "",
@@ -295,6 +302,7 @@ def _imports() -> list[str]:
         "from __future__ import annotations",
         "",
         "import argparse",
+        "import json",
         "import math",
         "import os",
         "import time",
@@ -307,9 +315,9 @@ def _imports() -> list[str]:
         'os.environ["KERAS_BACKEND"] = "tensorflow"  # this module is Keras 3 on TensorFlow',
         'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")',
         "",
-        "import keras  # noqa: E402",
-        "import tensorflow as tf  # noqa: E402",
-        "from keras import layers, ops  # noqa: E402",
+        "import keras",
+        "import tensorflow as tf",
+        "from keras import layers, ops",
         "",
         'if keras.backend.backend() != "tensorflow":',
         '    raise ImportError(f"this module needs Keras on TensorFlow; Keras runs on {keras.backend.backend()} here")',

@@ -20,7 +20,6 @@ layers are named and laid out as the canonical weights, so they load without con
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -40,9 +39,13 @@ def leaky_relu(x: Any) -> Any:
 # ---- normalization ----
 
 
-class UnbiasedBatchNormalization(layers.BatchNormalization):
-    """Keras' BatchNormalization whose moving variance averages the unbiased batch variance, as PyTorch's
-    running_var does (the biased one still normalizes). `momentum` is Keras' (the old value's weight)."""
+class BatchNorm(layers.BatchNormalization):
+    """Keras' BatchNormalization with the language's (PyTorch's) defaults, momentum 0.9 (Keras' convention:
+    the old value's weight) and epsilon 1e-5, whose moving variance averages the unbiased batch variance as
+    PyTorch's running_var does (the biased one still normalizes)."""
+
+    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, **kwargs: Any) -> None:
+        super().__init__(momentum=momentum, epsilon=epsilon, **kwargs)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if not (training and self.trainable):
@@ -55,8 +58,13 @@ class UnbiasedBatchNormalization(layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + unbiased * (1.0 - self.momentum))
         return ops.batch_normalization(
-            inputs, mean, variance, axis=axis, offset=self.beta if self.center else None,
-            scale=self.gamma if self.scale else None, epsilon=self.epsilon,
+            inputs,
+            mean,
+            variance,
+            axis=axis,
+            offset=self.beta if self.center else None,
+            scale=self.gamma if self.scale else None,
+            epsilon=self.epsilon,
         )
 
 
@@ -89,7 +97,9 @@ class InstanceNormalization(layers.Layer):
         if self.center:
             self.bias = self.add_weight(shape=channels, initializer="zeros", name="bias")
         if self.track_running_stats:
-            self.running_mean = self.add_weight(shape=channels, initializer="zeros", trainable=False, name="running_mean")
+            self.running_mean = self.add_weight(
+                shape=channels, initializer="zeros", trainable=False, name="running_mean"
+            )
             self.running_var = self.add_weight(shape=channels, initializer="ones", trainable=False, name="running_var")
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
@@ -106,7 +116,9 @@ class InstanceNormalization(layers.Layer):
                 count = ops.cast(ops.prod(ops.take(ops.shape(inputs), spatial)), inputs.dtype)
                 flat = [0, *spatial]
                 unbiased = ops.mean(variance, axis=flat) * count / (count - 1)
-                self.running_mean.assign(self.running_mean * self.momentum + ops.mean(mean, axis=flat) * (1.0 - self.momentum))
+                self.running_mean.assign(
+                    self.running_mean * self.momentum + ops.mean(mean, axis=flat) * (1.0 - self.momentum)
+                )
                 self.running_var.assign(self.running_var * self.momentum + unbiased * (1.0 - self.momentum))
         out = (inputs - mean) / ops.sqrt(variance + self.epsilon)
         if self.scale:
@@ -152,7 +164,8 @@ class Subsample(layers.Layer):
         self.strides = strides
 
     def call(self, inputs: Any) -> Any:
-        return inputs[(slice(None), *(slice(None, None, s) for s in self.strides))]
+        index = (slice(None), *(slice(None, None, s) for s in self.strides))
+        return inputs[index]
 
 
 class PaddedPooling(layers.Layer):
@@ -191,12 +204,14 @@ class PaddedPooling(layers.Layer):
             pads.append((before, after))
             extra.append(ops.maximum((out - 1) * s + k - padded, 0))
         full = [(0, 0), *((b, a + e) for (b, a), e in zip(pads, extra)), (0, 0)]
-        window = dict(window_shape=self.pool_size, strides=self.strides, padding="VALID")
+        window = {"window_shape": self.pool_size, "strides": self.strides, "padding": "VALID"}
         if self.mode == "max":
             return tf.nn.pool(tf.pad(inputs, full, constant_values=-math.inf), pooling_type="MAX", **window)
         ones = tf.ones_like(inputs[:1, ..., :1])
         if self.count_include_pad:
-            counted = tf.pad(tf.pad(ones, [(0, 0), *pads, (0, 0)], constant_values=1.0), [(0, 0), *((0, e) for e in extra), (0, 0)])
+            counted = tf.pad(
+                tf.pad(ones, [(0, 0), *pads, (0, 0)], constant_values=1.0), [(0, 0), *((0, e) for e in extra), (0, 0)]
+            )
         else:
             counted = tf.pad(ones, full)
         total = tf.nn.pool(tf.pad(inputs, full), pooling_type="AVG", **window)
@@ -233,7 +248,9 @@ class ConvTranspose(layers.Layer):
         fan_in = self.filters // self.groups * int(np.prod(self.kernel_size))
         bound = 1 / math.sqrt(fan_in)
         init = keras.initializers.RandomUniform(-bound, bound)
-        self.weight = self.add_weight(shape=(channels, self.filters // self.groups, *self.kernel_size), initializer=init, name="weight")
+        self.weight = self.add_weight(
+            shape=(channels, self.filters // self.groups, *self.kernel_size), initializer=init, name="weight"
+        )
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.filters,), initializer=init, name="bias")
 
@@ -245,7 +262,15 @@ class ConvTranspose(layers.Layer):
                 shape = ops.shape(x)
                 x = ops.expand_dims(x, axis + 1)
                 x = ops.pad(x, [(0, 0)] * (axis + 1) + [(0, s - 1)] + [(0, 0)] * (rank - axis + 1))
-                merged = ops.reshape(x, [shape[0], *(shape[i] for i in range(1, axis)), shape[axis] * s, *(shape[i] for i in range(axis + 1, rank + 2))])
+                merged = ops.reshape(
+                    x,
+                    [
+                        shape[0],
+                        *(shape[i] for i in range(1, axis)),
+                        shape[axis] * s,
+                        *(shape[i] for i in range(axis + 1, rank + 2)),
+                    ],
+                )
                 x = merged[(slice(None),) * axis + (slice(None, shape[axis] * s - (s - 1)),)]
         edges = [(d * (k - 1), d * (k - 1)) for k, d in zip(self.kernel_size, self.dilation_rate)]
         x = ops.pad(x, [(0, 0), *edges, (0, 0)])
@@ -404,17 +429,26 @@ class MaskedMultiHeadAttention(layers.MultiHeadAttention):
     """
 
     def call(
-        self, query: Any, value: Any, key: Any = None, key_padding_mask: Any = None, training: bool | None = None,
+        self,
+        query: Any,
+        value: Any,
+        key: Any = None,
+        key_padding_mask: Any = None,
+        training: bool | None = None,
         **kwargs: Any,
     ) -> Any:
         if key_padding_mask is not None:
             kwargs["attention_mask"] = ops.expand_dims(ops.greater(key_padding_mask, 0.5), 1)
         return super().call(query, value, key=key, training=training, **kwargs)
 
-    def compute_output_spec(self, query: Any, value: Any, key: Any = None, key_padding_mask: Any = None, **kwargs: Any) -> Any:
+    def compute_output_spec(
+        self, query: Any, value: Any, key: Any = None, key_padding_mask: Any = None, **kwargs: Any
+    ) -> Any:
         return super().compute_output_spec(query, value, key=key, **kwargs)
 
-    def _compute_attention(self, query: Any, key: Any, value: Any, attention_mask: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def _compute_attention(
+        self, query: Any, key: Any, value: Any, attention_mask: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         output, scores = super()._compute_attention(query, key, value, attention_mask, *args, **kwargs)
         if attention_mask is not None:
             sees_any = ops.any(ops.cast(attention_mask, "bool"), axis=-1)
@@ -435,7 +469,9 @@ class PositionalEncoding(layers.Layer):
     """Adds position information to (batch, T, D) sequences, then dropout: the fixed sin/cos table of
     "Attention is all you need" (not a variable), or rows [0, T) of a learned `weight` (max_len, D)."""
 
-    def __init__(self, kind: str = "sinusoidal", max_len: int | None = None, dropout: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self, kind: str = "sinusoidal", max_len: int | None = None, dropout: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.kind, self.max_len = kind, max_len
         self.dropout = layers.Dropout(dropout)
@@ -463,8 +499,13 @@ class FeedForward(layers.Layer):
     """Position-wise feed-forward block over the last axis: linear1 -> activation -> dropout -> linear2."""
 
     def __init__(
-        self, ff_dim: int, activation: str | None = "relu", dropout: float = 0.0, use_bias: bool = True,
-        output_dim: int | None = None, **kwargs: Any,
+        self,
+        ff_dim: int,
+        activation: str | None = "relu",
+        dropout: float = 0.0,
+        use_bias: bool = True,
+        output_dim: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.ff_dim, self.output_dim, self.use_bias = ff_dim, output_dim, use_bias
@@ -493,8 +534,16 @@ class TransformerEncoderLayer(layers.Layer):
     """
 
     def __init__(
-        self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float = 0.1, activation: str = "relu",
-        layer_norm_eps: float = 1e-5, norm_first: bool = False, causal: bool = False, use_bias: bool = True,
+        self,
+        d_model: int,
+        num_heads: int,
+        dim_feedforward: int,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        causal: bool = False,
+        use_bias: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -540,13 +589,21 @@ class TransformerDecoderLayer(layers.Layer):
     """
 
     def __init__(
-        self, d_model: int, num_heads: int, dim_feedforward: int, dropout: float = 0.1, activation: str = "relu",
-        layer_norm_eps: float = 1e-5, norm_first: bool = False, causal: bool = True, use_bias: bool = True,
+        self,
+        d_model: int,
+        num_heads: int,
+        dim_feedforward: int,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        causal: bool = True,
+        use_bias: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.norm_first, self.causal = norm_first, causal
-        heads = dict(num_heads=num_heads, key_dim=d_model // num_heads, dropout=dropout, use_bias=use_bias)
+        heads = {"num_heads": num_heads, "key_dim": d_model // num_heads, "dropout": dropout, "use_bias": use_bias}
         self.self_attn = MaskedMultiHeadAttention(**heads)
         self.cross_attn = MaskedMultiHeadAttention(**heads)
         self.linear1 = layers.Dense(dim_feedforward, activation=activation, use_bias=use_bias)
@@ -568,7 +625,11 @@ class TransformerDecoderLayer(layers.Layer):
             norm.build(x_shape)
 
     def call(
-        self, x: Any, memory: Any, key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
+        self,
+        x: Any,
+        memory: Any,
+        key_padding_mask: Any = None,
+        memory_key_padding_mask: Any = None,
         training: bool | None = None,
     ) -> Any:
         def attend(y: Any) -> Any:
@@ -599,7 +660,9 @@ class SqueezeExcitation(layers.Layer):
     """Squeeze-and-excitation as torchvision.ops.SqueezeExcitation (channels last, 1 to 3 spatial axes):
     x * gate(fc2(activation(fc1(mean of x over the spatial axes)))), fc1 and fc2 fully connected."""
 
-    def __init__(self, squeeze_channels: int, activation: str | None = "relu", gate: str = "sigmoid", **kwargs: Any) -> None:
+    def __init__(
+        self, squeeze_channels: int, activation: str | None = "relu", gate: str = "sigmoid", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.squeeze_channels = squeeze_channels
         self.fc1 = layers.Dense(squeeze_channels)

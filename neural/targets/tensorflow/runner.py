@@ -16,6 +16,7 @@ metrics below implement the language's definitions; `model.compile` / `model.fit
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import time
@@ -27,9 +28,9 @@ import numpy as np
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402, F401
+import keras
+import tensorflow as tf
+from keras import layers, ops  # noqa: F401
 
 NETWORK: str = ""
 INPUTS: dict[str, tuple[tuple[int, ...], str]] = {}
@@ -68,7 +69,9 @@ def to_keras_layout(array: np.ndarray, steps: tuple[tuple[str, tuple[int, ...]],
     return array
 
 
-def to_canonical_layout(array: np.ndarray, steps: tuple[tuple[str, tuple[int, ...]], ...], shape: tuple[int, ...]) -> np.ndarray:
+def to_canonical_layout(
+    array: np.ndarray, steps: tuple[tuple[str, tuple[int, ...]], ...], shape: tuple[int, ...]
+) -> np.ndarray:
     shapes = [tuple(shape)]
     for op, arg in steps:
         shapes.append(tuple(shapes[-1][i] for i in arg) if op == "transpose" else tuple(arg))
@@ -100,12 +103,15 @@ def canonical_weights(model: keras.Model) -> dict[str, np.ndarray]:
 
 
 def save_weights(model: keras.Model, path: Path, epoch: int) -> None:
-    """Canonical weights as safetensors (no pickle): they load into every Neural backend."""
+    """Canonical weights in a Neural checkpoint (safetensors, no pickle): they load into every Neural backend
+    (`neural.training.checkpoint.load_checkpoint`)."""
     from safetensors.numpy import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    save_file(canonical_weights(model), str(tmp), metadata={"network": NETWORK, "epoch": str(epoch)})
+    tensors = {f"weights/{name}": value for name, value in canonical_weights(model).items()}
+    state = json.dumps({"network": NETWORK, "epoch": epoch, "backend": "tensorflow"})
+    save_file(tensors, str(tmp), metadata={"format": "neural-checkpoint/1", "neural.state": state})
     os.replace(tmp, path)
 
 
@@ -113,12 +119,18 @@ def save_weights(model: keras.Model, path: Path, epoch: int) -> None:
 
 
 def make_loss(spec: dict[str, Any]) -> Callable[[Any, Any], Any]:
-    """The train block's loss as a Keras loss function (y_true, y_pred) -> scalar.
+    """The train block's loss as a Keras loss function (y_true, y_pred) -> loss of each sample (Keras
+    averages them over the batch, and over the replicas of a distributed model).
 
-    Cross-entropies from probabilities clip them to [1e-7, 1 - 1e-7] without renormalizing; targets with
-    the prediction's number of elements are reshaped to it, never broadcast."""
+    The mean over samples is the language's loss: cross-entropies average over every position but the class
+    axis, the others over every element. Cross-entropies from probabilities clip them to [1e-7, 1 - 1e-7]
+    without renormalizing; targets with the prediction's number of elements are reshaped to it, never
+    broadcast."""
     name, from_logits, smoothing = spec["name"], spec.get("from_logits", False), spec.get("label_smoothing", 0.0)
     eps = 1e-7
+
+    def per_sample(values: Any) -> Any:
+        return ops.mean(values, axis=list(range(1, len(values.shape)))) if len(values.shape) > 1 else values
 
     def categorical(target: Any, pred: Any) -> Any:
         classes = pred.shape[-1]
@@ -130,26 +142,26 @@ def make_loss(spec: dict[str, Any]) -> Callable[[Any, Any], Any]:
         if smoothing:
             target = target * (1 - smoothing) + smoothing / classes
         logp = ops.log_softmax(pred, axis=-1) if from_logits else ops.log(ops.clip(pred, eps, 1 - eps))
-        return -ops.mean(ops.sum(target * logp, axis=-1))
+        return per_sample(-ops.sum(target * logp, axis=-1))
 
     def binary(target: Any, pred: Any) -> Any:
         target = ops.cast(ops.reshape(target, ops.shape(pred)), pred.dtype)
         if smoothing:
             target = target * (1 - smoothing) + 0.5 * smoothing
         if from_logits:
-            return ops.mean(ops.relu(pred) - pred * target + ops.log1p(ops.exp(-ops.abs(pred))))
+            return per_sample(ops.relu(pred) - pred * target + ops.log1p(ops.exp(-ops.abs(pred))))
         p = ops.clip(pred, eps, 1 - eps)
-        return -ops.mean(target * ops.log(p) + (1 - target) * ops.log1p(-p))
+        return per_sample(-(target * ops.log(p) + (1 - target) * ops.log1p(-p)))
 
     def regression(target: Any, pred: Any) -> Any:
         diff = pred - ops.cast(ops.reshape(target, ops.shape(pred)), pred.dtype)
         if name == "mean_squared_error":
-            return ops.mean(diff * diff)
+            return per_sample(diff * diff)
         if name == "mean_absolute_error":
-            return ops.mean(ops.abs(diff))
+            return per_sample(ops.abs(diff))
         delta = spec.get("delta", 1.0)
         size = ops.abs(diff)
-        return ops.mean(ops.where(size <= delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)))
+        return per_sample(ops.where(size <= delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)))
 
     if name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         return categorical
@@ -165,7 +177,9 @@ class TorchOptimizer(keras.optimizers.Optimizer):
     """Base of the optimizers below: per-variable buffers under PyTorch's names, and PyTorch's gradient
     clipping (the global norm scaled by min(1, clip_norm / (norm + 1e-6)), then each value clipped)."""
 
-    def __init__(self, learning_rate: Any, clip_norm: float | None = None, clip_value: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, learning_rate: Any, clip_norm: float | None = None, clip_value: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.buffers: dict[str, list[Any]] = {}
@@ -179,6 +193,8 @@ class TorchOptimizer(keras.optimizers.Optimizer):
         return {name: buffers[index] for name, buffers in self.buffers.items()}
 
     def _clip_gradients(self, grads: list[Any]) -> list[Any]:
+        # dense gradients (an embedding's are IndexedSlices): PyTorch's rules update every row, as torch.nn.Embedding
+        grads = [None if g is None else tf.convert_to_tensor(g) for g in grads]
         if self.clip_norm:
             total = ops.sqrt(sum(ops.sum(ops.square(g)) for g in grads if g is not None))
             scale = ops.minimum(self.clip_norm / (total + 1e-6), 1.0)
@@ -191,7 +207,14 @@ class TorchOptimizer(keras.optimizers.Optimizer):
 class TorchSGD(TorchOptimizer):
     """torch.optim.SGD (dampening 0): d = g + wd p; buf = m buf + d; d = d + m buf (Nesterov) or buf; p -= lr d."""
 
-    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        learning_rate: Any = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate, name="SGD", **kwargs)
         self.momentum, self.nesterov, self.l2 = momentum, nesterov, weight_decay
 
@@ -219,8 +242,15 @@ class TorchAdam(TorchOptimizer):
     weight decay as L2 on the gradient (Adam) or p *= 1 - lr wd (AdamW); amsgrad keeps the largest v."""
 
     def __init__(
-        self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-        weight_decay: float = 0.0, amsgrad: bool = False, decoupled: bool = False, **kwargs: Any,
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        decoupled: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, name="AdamW" if decoupled else "Adam", **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
@@ -256,8 +286,14 @@ class TorchRMSprop(TorchOptimizer):
     """torch.optim.RMSprop (rho is torch's alpha): p -= lr g / (sqrt(v [- mean(g)^2]) + eps), with momentum."""
 
     def __init__(
-        self, learning_rate: Any = 0.01, rho: float = 0.99, momentum: float = 0.0, epsilon: float = 1e-8,
-        centered: bool = False, weight_decay: float = 0.0, **kwargs: Any,
+        self,
+        learning_rate: Any = 0.01,
+        rho: float = 0.99,
+        momentum: float = 0.0,
+        epsilon: float = 1e-8,
+        centered: bool = False,
+        weight_decay: float = 0.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, name="RMSprop", **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered, self.l2 = rho, momentum, epsilon, centered, weight_decay
@@ -266,7 +302,11 @@ class TorchRMSprop(TorchOptimizer):
         if self.built:
             return
         super().build(variables)
-        names = ["square_avg"] + (["momentum_buffer"] if self.momentum > 0 else []) + (["grad_avg"] if self.centered else [])
+        names = (
+            ["square_avg"]
+            + (["momentum_buffer"] if self.momentum > 0 else [])
+            + (["grad_avg"] if self.centered else [])
+        )
         self.add_buffers(variables, *names)
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
@@ -295,8 +335,12 @@ class TorchAdagrad(TorchOptimizer):
     """torch.optim.Adagrad (lr_decay 0): sum += g^2; p -= lr g / (sqrt(sum) + eps)."""
 
     def __init__(
-        self, learning_rate: Any = 0.01, initial_accumulator_value: float = 0.0, epsilon: float = 1e-10,
-        weight_decay: float = 0.0, **kwargs: Any,
+        self,
+        learning_rate: Any = 0.01,
+        initial_accumulator_value: float = 0.0,
+        epsilon: float = 1e-10,
+        weight_decay: float = 0.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(learning_rate, name="Adagrad", **kwargs)
         self.initial_accumulator_value, self.epsilon, self.l2 = initial_accumulator_value, epsilon, weight_decay
@@ -317,10 +361,12 @@ class TorchAdagrad(TorchOptimizer):
         self.assign_sub(variable, lr * g / (ops.sqrt(total) + self.epsilon))
 
 
-def make_optimizer(spec: dict[str, Any], learning_rate: Any, *, clip_norm: float | None = None, clip_value: float | None = None) -> TorchOptimizer:
+def make_optimizer(
+    spec: dict[str, Any], learning_rate: Any, *, clip_norm: float | None = None, clip_value: float | None = None
+) -> TorchOptimizer:
     """The train block's optimizer (Neural's argument names) with PyTorch's update rule."""
     options = {k: v for k, v in spec.items() if k not in ("name", "learning_rate")}
-    clips = {"clip_norm": clip_norm, "clip_value": clip_value}
+    clips: dict[str, Any] = {"clip_norm": clip_norm, "clip_value": clip_value}
     name = spec["name"]
     if name == "SGD":
         return TorchSGD(learning_rate, **options, **clips)
@@ -512,7 +558,11 @@ class ClassScore(keras.metrics.Metric):
         predicted, actual = ops.sum(self.confusion, axis=0), ops.sum(self.confusion, axis=1)
         precision = true_positive / ops.maximum(predicted, 1.0)
         recall = true_positive / ops.maximum(actual, 1.0)
-        scores = {"precision": precision, "recall": recall, "f1": 2 * precision * recall / ops.maximum(precision + recall, 1e-12)}
+        scores = {
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / ops.maximum(precision + recall, 1e-12),
+        }
         values = scores[self.name]
         if self.binary:
             return values[1]
@@ -555,7 +605,11 @@ def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray
         rng = np.random.default_rng(seed)
         count = int(source.split(":")[1]) if ":" in source else 1000
         arrays = {
-            name: (rng.integers(0, 100, size=(count, *shape)) if dtype == "int64" else rng.standard_normal((count, *shape)).astype(np.float32))
+            name: (
+                rng.integers(0, 100, size=(count, *shape))
+                if dtype == "int64"
+                else rng.standard_normal((count, *shape)).astype(np.float32)
+            )
             for name, (shape, dtype) in INPUTS.items()
         }
         return arrays, synthetic_targets(next(iter(arrays.values())), rng)
@@ -569,7 +623,9 @@ def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray
     if path.suffix == ".npy":
         labels = path.with_name(path.stem + "_labels.npy")
         return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
-    raise SystemExit(f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy")
+    raise SystemExit(
+        f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy"
+    )
 
 
 def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -606,8 +662,10 @@ def make_strategy(devices: int) -> tf.distribute.Strategy:
     cpus = tf.config.list_physical_devices("CPU")
     try:
         tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * devices)
-    except RuntimeError:
-        pass  # the runtime already started: use the logical devices it has
+    except RuntimeError:  # the runtime already started: use the logical devices it has
+        print(
+            f"note: TensorFlow already started; replicas on its {len(tf.config.list_logical_devices('CPU'))} CPU device(s)"
+        )
     names = [device.name for device in tf.config.list_logical_devices("CPU")][:devices]
     return tf.distribute.MirroredStrategy(names)
 
@@ -652,7 +710,10 @@ def train(
     with strategy.scope():
         model = build_model()
         optimizer = make_optimizer(
-            OPTIMIZER, make_learning_rate(SCHEDULE, OPTIMIZER), clip_norm=TRAIN.get("clip_norm"), clip_value=TRAIN.get("clip_value")
+            OPTIMIZER,
+            make_learning_rate(SCHEDULE, OPTIMIZER),
+            clip_norm=TRAIN.get("clip_norm"),
+            clip_value=TRAIN.get("clip_value"),
         )
         model.compile(optimizer=optimizer, loss=make_loss(LOSS), metrics=make_metrics(list(METRICS)))
     out_dir = Path(out)
@@ -666,8 +727,12 @@ def train(
             mode = "min" if lower_is_better(stopping["monitor"]) else "max"
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=stopping["monitor"], patience=stopping["patience"], min_delta=stopping["min_delta"], mode=mode,
-                restore_best_weights=stopping.get("restore_best_weights", True), verbose=1,
+                monitor=stopping["monitor"],
+                patience=stopping["patience"],
+                min_delta=stopping["min_delta"],
+                mode=mode,
+                restore_best_weights=stopping.get("restore_best_weights", True),
+                verbose=1,
             )
         )
     started = time.perf_counter()
@@ -683,18 +748,30 @@ def train(
     )
     epochs_run = len(history.history.get("loss", []))
     save_weights(model, out_dir / "model.safetensors", epochs_run)  # the restored best weights, with early stopping
-    print(f"trained {epochs_run} epochs in {time.perf_counter() - started:.1f}s; weights in {out_dir / 'model.safetensors'}", flush=True)
+    print(
+        f"trained {epochs_run} epochs in {time.perf_counter() - started:.1f}s; weights in {out_dir / 'model.safetensors'}",
+        flush=True,
+    )
     return {"epoch": float(epochs_run), **{k: float(v[-1]) for k, v in history.history.items()}}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=f"Train {NETWORK} with Keras on TensorFlow (generated by Neural).")
-    parser.add_argument("--data", default=TRAIN.get("data") or "synthetic", help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)")
+    parser.add_argument(
+        "--data",
+        default=TRAIN.get("data") or "synthetic",
+        help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the train block")
     parser.add_argument("--batch-size", type=int, default=None, help="override the train block")
     parser.add_argument("--seed", type=int, default=None, help="override the train block")
     parser.add_argument("--out", default="checkpoints", help="directory for model.safetensors (canonical weights)")
-    parser.add_argument("--devices", type=int, default=None, help="data-parallel replicas (tf.distribute.MirroredStrategy); default: the execution block")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="data-parallel replicas (tf.distribute.MirroredStrategy); default: the execution block",
+    )
     args = parser.parse_args(argv)
     train(args.data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out, devices=args.devices)
 

@@ -18,4 +18,6 @@ def runner_source() -> str:
 
 
 def training_section(shaped: ShapedNetwork) -> str:
-    return "\n".join(["# ---- training (the train block of the .neural file) ----", "", *constants(shaped), "", "", runner_source()])
+    return "\n".join(
+        ["# ---- training (the train block of the .neural file) ----", "", *constants(shaped), "", "", runner_source()]
+    )

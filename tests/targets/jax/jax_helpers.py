@@ -4,6 +4,7 @@ step) for the same weights."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -64,3 +65,74 @@ def check_generated(shaped: ShapedNetwork, tolerance: float = TOLERANCE, *, numb
 
 def check_layer(layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"', tolerance: float = TOLERANCE) -> Any:
     return check_generated(snippet_network(layers, *shapes, layout=layout, loss=loss), tolerance)
+
+
+# --- many single-layer cases in one network ----------------------------------------------------------------
+#
+# Compiling dominates a case's time on a CPU (each generated model compiles one XLA program for its training
+# step). Cases that are one statement on the same inputs therefore run as branches of one network: each
+# branch is reduced to a vector (Flatten, or a global average over an unknown length), the branches are
+# concatenated and a Dense layer makes the single output whose training step is compared. A failing group
+# is re-run case by case to name the failing statements.
+
+
+@dataclass(frozen=True)
+class Group:
+    statements: tuple[str, ...]
+    shapes: tuple[Shape, ...]
+    layout: str = "channels_last"
+
+    @property
+    def id(self) -> str:
+        return f"{self.statements[0].split('(')[0]}+{len(self.statements) - 1} {self.shapes} {self.layout}"
+
+
+def input_names(count: int) -> list[str]:
+    return ["input"] if count == 1 else list("abcdefgh"[:count])
+
+
+def groups(cases: list[tuple[str, list[Shape]]], layout: str = "channels_last", size: int = 16) -> list[Group]:
+    """Cases (one statement each; without an explicit input list it reads the first input) grouped by inputs."""
+    found: dict[tuple[Shape, ...], list[str]] = {}
+    for statement, shapes in cases:
+        found.setdefault(tuple(tuple(s) for s in shapes), []).append(statement)
+    result = []
+    for shapes, statements in found.items():
+        for start in range(0, len(statements), size):
+            result.append(Group(tuple(statements[start : start + size]), shapes, layout))
+    return result
+
+
+def _reducer(statement: str, shapes: tuple[Shape, ...], layout: str) -> str:
+    shaped = analyse(loads(network_source(statement, *shapes, layout=layout)).network())
+    shape = shaped.output_shapes[0]
+    if all(d is not None for d in shape):
+        return "Flatten()"
+    assert len(shape) == 2 and layout == "channels_last", f"cannot reduce {shape} to a vector"
+    return "GlobalAveragePooling1D()"
+
+
+def group_source(statements: tuple[str, ...], shapes: tuple[Shape, ...], layout: str, loss: str = '"mse"') -> str:
+    first = input_names(len(shapes))[0]
+    lines, reduced = [], []
+    for i, statement in enumerate(statements):
+        call = statement if ")(" in statement else f"{statement}({first})"
+        lines += [f"b{i} = {call}", f"r{i} = {_reducer(statement, shapes, layout)}(b{i})"]
+        reduced.append(f"r{i}")
+    lines.append(f"Concatenate()({', '.join(reduced)})" if len(reduced) > 1 else f"Identity()({reduced[0]})")
+    lines.append("Dense(3)")
+    text = network_source("\n".join(lines), *shapes, layout=layout)
+    return text.rstrip().rstrip("}") + f"  loss: {loss}\n  optimizer: SGD(learning_rate=0.1, momentum=0.9)\n}}\n"
+
+
+def check_group(group: Group, tolerance: float = TOLERANCE) -> None:
+    try:
+        check_generated(analyse(loads(group_source(group.statements, group.shapes, group.layout)).network()), tolerance)
+    except Exception as exc:
+        failing = []
+        for statement in group.statements:
+            try:
+                check_generated(analyse(loads(group_source((statement,), group.shapes, group.layout)).network()), tolerance)
+            except Exception as single:  # noqa: BLE001 - report every failing case
+                failing.append(f"{statement}: {single}")
+        raise AssertionError("failing cases:\n" + "\n".join(failing or [f"(only together) {exc}"])) from exc

@@ -135,7 +135,7 @@ def selected(all_cases: list[Case], per_kind: int = 3) -> list[Case]:
     for case in all_cases:
         shaped = analyse_snippet(case.layers, *case.shapes, layout=case.layout)
         ctx = LayerContext(case.layout)
-        refused = any(onnx_problem(l.node.kind, l.node.config, l.input_shapes, ctx) for l in shaped.layers)
+        refused = any(onnx_problem(n.node.kind, n.node.config, n.input_shapes, ctx) for n in shaped.layers)
         kinds = case_kinds(case)
         if refused or case.origin == "onnx EXTRA" or any(counts.get(k, 0) < per_kind for k in kinds):
             kept.append(case)

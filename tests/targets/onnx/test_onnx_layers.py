@@ -60,7 +60,9 @@ def test_layer_exports(case: Case) -> None:
 
 
 # --- failures no rule foresees are still positioned at the layer at fault ---
-MIDDLE_INSTANCE_NORM = 'Conv2D(3, 3, padding="same")\nInstanceNormalization(track_running_stats=true)\nReLU()\nFlatten()\nDense(2)'
+MIDDLE_INSTANCE_NORM = (
+    'Conv2D(3, 3, padding="same")\nInstanceNormalization(track_running_stats=true)\nReLU()\nFlatten()\nDense(2)'
+)
 
 
 def test_an_exporter_failure_names_the_layer_and_its_position(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +71,9 @@ def test_an_exporter_failure_names_the_layer_and_its_position(monkeypatch: pytes
     with pytest.raises(BackendError) as info:
         export_network(shaped)
     error = info.value
-    assert error.message.startswith("cannot export layer `instance_normalization_1` (InstanceNormalization) to ONNX: the exporter failed")
+    assert error.message.startswith(
+        "cannot export layer `instance_normalization_1` (InstanceNormalization) to ONNX: the exporter failed"
+    )
     assert error.span is not None and (error.span.line, error.span.column) == (5, 1)
     assert any("up to the layer before" in note for note in error.notes)
 
@@ -104,10 +108,39 @@ def test_several_refused_layers_are_reported_together() -> None:
 
 
 def test_a_kind_the_pytorch_backend_cannot_generate_is_a_positioned_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export, "support_status", lambda kind: (kind != "Flatten", "declared unsupported for this test"))
+    monkeypatch.setattr(
+        export, "support_status", lambda kind: (kind != "Flatten", "declared unsupported for this test")
+    )
     shaped = analyse_snippet("Flatten()\nDense(2)", (2, 3))
     with pytest.raises(BackendError) as info:
         export_network(shaped)
     assert "cannot export layer `flatten_1` (Flatten)" in info.value.message
     assert "declared unsupported for this test" in info.value.message
     assert info.value.span is not None and info.value.span.line == 4
+
+
+# --- defects of torch's exporter and of onnxruntime worked around in neural/targets/onnx/fixes.py ---
+FIXED = [
+    ("Conv2D(3, 3)\nFlatten()\nDense(2)", (5, 5, 2)),  # movedim(-1, 1): negative axis in Transpose's perm
+    ("GroupNormalization(2)\nFlatten()\nDense(2)", (6, 4)),  # ... which corrupted later channel counts
+    ("TimeDistributed(Conv1D(4, 3))\nTimeDistributed(Flatten())\nDense(2)", (3, 6, 2)),  # unflatten fixed the batch
+    ("ZeroPadding2D(1)\nReLU()\nAdaptiveAveragePooling2D(2)\nFlatten()", (8, 8, 2)),  # sizes lost after a pad
+    ("ZeroPadding2D(1)\nAdaptiveMaxPooling2D((5, 2))\nFlatten()", (8, 8, 2)),
+    ("AveragePooling1D(2, padding=(0, 1), ceil_mode=true)", (8, 2)),  # stays unfused with the pad in onnxruntime
+    ('Conv1D(4, 3, padding="same", dilation_rate=2)', (9, 3)),  # onnxruntime: no dilation with auto_pad
+]
+
+
+@pytest.mark.parametrize(("layers", "shape"), FIXED, ids=[f[0].replace("\n", " | ") for f in FIXED])
+def test_exporter_defects_are_worked_around(layers: str, shape: tuple[int, ...]) -> None:
+    check_export(analyse_snippet(layers, shape))
+
+
+def test_a_failed_export_prints_nothing(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """torch's exporter leaves its debug log on and prints the whole graph when an export fails."""
+    monkeypatch.setattr(export, "onnx_problem", lambda *args: None)
+    for _ in range(2):
+        with pytest.raises(BackendError):
+            export_network(analyse_snippet(MIDDLE_INSTANCE_NORM, (6, 6, 3)))
+    out, err = capfd.readouterr()
+    assert "graph" not in out + err

@@ -56,7 +56,7 @@ def recurrent(e: EmitContext) -> LayerCode:
     cfg = e.config
     kind = e.node.kind
     return LayerCode(
-        module=_ctor("RNN", [MODES[kind], e.in_shape[-1], cfg.units], _options(kind, cfg)),
+        module=_ctor("RNN", [lit(MODES[kind]), e.in_shape[-1], cfg.units], _options(kind, cfg)),
         forward=lambda inputs, m: f"{m}({inputs[0]})",
         needs="lang",
         produces="lang",
@@ -76,7 +76,7 @@ def bidirectional(e: EmitContext) -> LayerCode:
         **_rnn_slots(inner.config, ("backward_layer",), "_reverse"),
     }
     return LayerCode(
-        module=_ctor("Bidirectional", [MODES[inner.kind], e.in_shape[-1], inner.config.units], options),
+        module=_ctor("Bidirectional", [lit(MODES[inner.kind]), e.in_shape[-1], inner.config.units], options),
         forward=lambda inputs, m: f"{m}({inputs[0]})",
         needs="lang",
         produces="lang",

@@ -34,14 +34,20 @@ def norm_bindings(weights: Mapping[str, Weight], prefix: str) -> tuple[Binding, 
     return tuple(found)
 
 
-def attention_bindings(weights: Mapping[str, Weight], heads: int, prefix: str = "", attr: str = "") -> tuple[Binding, ...]:
+def attention_bindings(
+    weights: Mapping[str, Weight], heads: int, prefix: str = "", attr: str = ""
+) -> tuple[Binding, ...]:
     """Canonical q/k/v/out projections -> Keras' query/key/value kernels (features, heads, head_dim) and
     biases (heads, head_dim), output kernel (heads, head_dim, features)."""
     found: list[Binding] = []
     for proj, dense in (("q_proj", "query_dense"), ("k_proj", "key_dense"), ("v_proj", "value_dense")):
         rows, features = weights[f"{prefix}{proj}.weight"].shape
         per_head = (heads, rows // heads)
-        found.append(Binding(f"{prefix}{proj}.weight", f"{attr}{dense}.kernel", (transpose(2), ("reshape", (features, *per_head)))))
+        found.append(
+            Binding(
+                f"{prefix}{proj}.weight", f"{attr}{dense}.kernel", (transpose(2), ("reshape", (features, *per_head)))
+            )
+        )
         if f"{prefix}{proj}.bias" in weights:
             found.append(Binding(f"{prefix}{proj}.bias", f"{attr}{dense}.bias", (("reshape", per_head),)))
     out, inner = weights[f"{prefix}out_proj.weight"].shape
@@ -166,7 +172,9 @@ def feed_forward(e: EmitContext) -> LayerCode:
     )
 
 
-def _transformer(e: EmitContext, func: str, causal_default: bool, attention: tuple[str, ...]) -> tuple[Piece, tuple[Binding, ...]]:
+def _transformer(
+    e: EmitContext, func: str, causal_default: bool, attention: tuple[str, ...]
+) -> tuple[Piece, tuple[Binding, ...]]:
     cfg = e.config
     weights = e.layer.weights
     kwargs: dict[str, object] = {}
@@ -196,7 +204,12 @@ def transformer_encoder(e: EmitContext) -> LayerCode:
         return call_with(pieces[0], inputs[:1], {"key_padding_mask": inputs[1] if masked else None})
 
     return LayerCode(
-        pieces=(piece,), call=write, needs="lang", produces="lang", helpers=("TransformerEncoderLayer",), weights=bindings
+        pieces=(piece,),
+        call=write,
+        needs="lang",
+        produces="lang",
+        helpers=("TransformerEncoderLayer",),
+        weights=bindings,
     )
 
 
@@ -214,7 +227,10 @@ def transformer_decoder(e: EmitContext) -> LayerCode:
         return call_with(pieces[0], inputs[:2], masks)
 
     return LayerCode(
-        pieces=(piece,), call=write, needs="lang", produces="lang", helpers=("TransformerDecoderLayer",), weights=bindings
+        pieces=(piece,),
+        call=write,
+        needs="lang",
+        produces="lang",
+        helpers=("TransformerDecoderLayer",),
+        weights=bindings,
     )
-
-

@@ -6,8 +6,21 @@ from neural.targets.tensorflow.emit import Binding, Code, EmitContext, Layout, P
 
 # activation names whose Keras string means exactly the language's function
 KERAS_ACTIVATIONS = frozenset(
-    {"relu", "relu6", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh", "softplus",
-     "softsign", "exponential"}
+    {
+        "relu",
+        "relu6",
+        "elu",
+        "selu",
+        "gelu",
+        "silu",
+        "mish",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "softplus",
+        "softsign",
+        "exponential",
+    }
 )
 
 
@@ -26,7 +39,10 @@ def prelu_piece(rank: int, role: str = "activation", init: float = 0.25) -> Piec
     """A PReLU with one slope shared by every position of a rank-`rank` sample."""
     return Piece(
         "layers.PReLU",
-        kwargs={"alpha_initializer": Code(f"keras.initializers.Constant({init!r})"), "shared_axes": list(range(1, rank + 1))},
+        kwargs={
+            "alpha_initializer": Code(f"keras.initializers.Constant({init!r})"),
+            "shared_axes": list(range(1, rank + 1)),
+        },
         role=role,
     )
 

@@ -40,8 +40,12 @@ def collapse(values: Sequence[object]) -> object:
 
 
 def pad_value(pairs: Sequence[tuple[int, int]]) -> object:
-    """ZeroPadding's argument for (before, after) pairs: one pair for 1-D, else a pair per axis."""
+    """ZeroPadding's or Cropping's argument for (before, after) pairs, as short as Keras reads it: one int
+    when every side agrees, one int per axis when each axis is symmetric, else the pairs (one pair for 1-D)."""
     pairs = [(int(b), int(a)) for b, a in pairs]
+    if all(b == a for b, a in pairs):
+        sizes = [b for b, _ in pairs]
+        return collapse(sizes)
     return pairs[0] if len(pairs) == 1 else tuple(pairs)
 
 
@@ -87,7 +91,9 @@ def conv_padding(e: EmitContext, rank: int, *, causal_native: bool = False, dept
         pairs = [same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, strides, dilation)]  # type: ignore[arg-type]
     else:
         pairs = explicit_pairs(padding, rank)
-    before = (Piece(f"layers.ZeroPadding{rank}D", (pad_value(pairs),), role="pad"),) if any(any(p) for p in pairs) else ()
+    before = (
+        (Piece(f"layers.ZeroPadding{rank}D", (pad_value(pairs),), role="pad"),) if any(any(p) for p in pairs) else ()
+    )
     return ConvPadding(before, "valid", after, helpers, strided=not both)
 
 
@@ -104,7 +110,14 @@ def window_kwargs(e: EmitContext, pad: ConvPadding) -> dict[str, object]:
     return found
 
 
-def _conv_code(e: EmitContext, main: Piece, pad: ConvPadding, fused: Fused, weights: Sequence[Binding], helpers: tuple[str, ...] = ()) -> LayerCode:
+def _conv_code(
+    e: EmitContext,
+    main: Piece,
+    pad: ConvPadding,
+    fused: Fused,
+    weights: Sequence[Binding],
+    helpers: tuple[str, ...] = (),
+) -> LayerCode:
     return LayerCode(
         pieces=(*pad.before, main, *pad.after, *fused.pieces),
         needs="keras",
@@ -168,7 +181,9 @@ def separable(e: EmitContext) -> LayerCode:
         kwargs["use_bias"] = False
     main = Piece(f"layers.SeparableConv{rank}D", (cfg.filters, collapse(cfg.kernel_size)), kwargs)
     weights = (
-        Binding("depthwise.weight", "depthwise_kernel", depthwise_ops(e.channels(), cfg.depth_multiplier, cfg.kernel_size)),
+        Binding(
+            "depthwise.weight", "depthwise_kernel", depthwise_ops(e.channels(), cfg.depth_multiplier, cfg.kernel_size)
+        ),
         Binding("pointwise.weight", "pointwise_kernel", (transpose(rank + 2),)),
         *_bias(e, "pointwise.bias"),
     )

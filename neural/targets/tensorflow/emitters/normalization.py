@@ -3,15 +3,15 @@ GroupNormalization).
 
 Keras' layers with the language's arguments written out (Keras' defaults differ: epsilon 1e-3, batch-norm
 momentum 0.99); `momentum` is Keras' convention in both. The channel axis is wherever it arrives (Keras
-takes any axis), so these layers never move a feature map. Batch norm is `UnbiasedBatchNormalization`:
-Keras averages the biased batch variance into its moving variance, the language (PyTorch) the unbiased
-one. Keras has no instance normalization: the generated `InstanceNormalization` (with PyTorch's optional
+takes any axis), so these layers never move a feature map. Batch norm is the generated `BatchNorm`, Keras'
+layer with the language's defaults whose moving variance averages the unbiased batch variance (Keras' own
+averages the biased one; the language follows PyTorch). Keras has no instance normalization: the generated `InstanceNormalization` (with PyTorch's optional
 running statistics) stands in.
 """
 
 from __future__ import annotations
 
-from neural.layers.normalization import LayerNormalization, _Norm
+from neural.layers.normalization import DEFAULT_EPSILON, DEFAULT_MOMENTUM, LayerNormalization, _Norm
 from neural.layers.registry import get_spec
 from neural.targets.tensorflow.emit import Binding, EmitContext, LayerCode, Piece, emitter, single
 
@@ -45,11 +45,16 @@ def batch_normalization(e: EmitContext) -> LayerCode:
     cfg = e.config
     axis = _axis(e)
     affine, weights = _affine(e)
-    kwargs = {**({"axis": axis} if axis != -1 else {}), "momentum": cfg.momentum, "epsilon": cfg.epsilon, **affine}
+    kwargs: dict[str, object] = {"axis": axis} if axis != -1 else {}
+    if cfg.momentum != DEFAULT_MOMENTUM:
+        kwargs["momentum"] = cfg.momentum
+    if cfg.epsilon != DEFAULT_EPSILON:
+        kwargs["epsilon"] = cfg.epsilon
+    kwargs.update(affine)
     stats = (Binding("running_mean", "moving_mean"), Binding("running_var", "moving_variance"))
     return single(
-        Piece("UnbiasedBatchNormalization", kwargs=kwargs),
-        helpers=("UnbiasedBatchNormalization",),
+        Piece("BatchNorm", kwargs=kwargs),
+        helpers=("BatchNorm",),
         weights=(*weights, *stats),
     )
 

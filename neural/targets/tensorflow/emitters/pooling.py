@@ -46,7 +46,13 @@ def pooling(e: EmitContext) -> LayerCode:
         options["ceil_mode"] = True
     if counts_pad:
         options["count_include_pad"] = True
-    pads: object = "same" if padding == "same" else ((0, 0),) * rank if padding == "valid" else tuple(explicit_pairs(padding, rank))
+    pads: object = (
+        "same"
+        if padding == "same"
+        else ((0, 0),) * rank
+        if padding == "valid"
+        else tuple(explicit_pairs(padding, rank))
+    )
     piece = Piece("PaddedPooling", ("max" if is_max else "average", pool, strides, pads), options)
     return single(piece, needs="keras", produces="keras", helpers=("PaddedPooling",))
 
@@ -68,6 +74,8 @@ def adaptive_pooling(e: EmitContext) -> LayerCode:
     sizes = []
     for n, m in zip(e.spatial(), e.config.output_size):
         if n is None:
-            raise BackendError(f"{e.node.kind} needs known spatial sizes in the TensorFlow backend (Keras computes its windows statically)")
+            raise BackendError(
+                f"{e.node.kind} needs known spatial sizes in the TensorFlow backend (Keras computes its windows statically)"
+            )
         sizes.append(n if m is None else m)
     return single(Piece(f"layers.{e.node.kind}", (collapse(sizes),), _data_format(e)))

@@ -123,7 +123,9 @@ def conv_lstm2d(e: EmitContext) -> LayerCode:
     if e.ctx.channels_last:
         return LayerCode(pieces=(main,), needs="lang", produces="lang", helpers=helpers, weights=weights)
     if cfg.return_state:
-        raise BackendError("ConvLSTM2D with return_state in a channels_first network is not supported by the TensorFlow backend")
+        raise BackendError(
+            "ConvLSTM2D with return_state in a channels_first network is not supported by the TensorFlow backend"
+        )
     # frames (T, C, H, W) -> (T, H, W, C) for TensorFlow's convolutions, and the output back
     back = (1, 4, 2, 3) if cfg.return_sequences else (3, 1, 2)
     pieces = (
@@ -132,5 +134,3 @@ def conv_lstm2d(e: EmitContext) -> LayerCode:
         Piece("layers.Permute", (back,), role="channels_first"),
     )
     return LayerCode(pieces=pieces, needs="lang", produces="lang", helpers=helpers, weights=weights)
-
-

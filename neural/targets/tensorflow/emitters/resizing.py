@@ -17,7 +17,9 @@ def upsampling(e: EmitContext) -> LayerCode:
     size = tuple(e.config.size)
     mode = e.config.interpolation
     if mode in ("linear", "trilinear"):
-        return single(Piece("LinearUpSampling", (size,)), needs="keras", produces="keras", helpers=("LinearUpSampling",))
+        return single(
+            Piece("LinearUpSampling", (size,)), needs="keras", produces="keras", helpers=("LinearUpSampling",)
+        )
     kwargs = {"interpolation": "bilinear"} if mode == "bilinear" else {}
     return single(Piece(f"layers.UpSampling{rank}D", (collapse(size),), kwargs), needs="keras", produces="keras")
 

@@ -50,7 +50,9 @@ def time_distributed(e: EmitContext) -> LayerCode:
     if code.call is not None:
         raise BackendError(f"TimeDistributed cannot wrap {inner.kind} (it takes more than one input)")
     produced: Layout = code.produces if code.produces != "any" else ("keras" if moved else "lang")
-    pieces = [Piece("MergedTimeDistributed", (Code(call(p.func, *p.args, **p.kwargs)),), role=p.role) for p in code.pieces]
+    pieces = [
+        Piece("MergedTimeDistributed", (Code(call(p.func, *p.args, **p.kwargs)),), role=p.role) for p in code.pieces
+    ]
     if moved:
         pieces.insert(0, _permute(step_rank, to_last=True))
     if produced == "keras" and len(layer.output_shapes[0]) >= 2 and not e.ctx.channels_last:
@@ -63,7 +65,11 @@ def time_distributed(e: EmitContext) -> LayerCode:
 def _permute(rank: int, *, to_last: bool) -> Piece:
     """A per-step Permute moving the channel axis last (or back first)."""
     dims = (*range(2, rank + 1), 1) if to_last else (rank, *range(1, rank))
-    return Piece("MergedTimeDistributed", (Code(call("layers.Permute", dims)),), role="channels_last" if to_last else "channels_first")
+    return Piece(
+        "MergedTimeDistributed",
+        (Code(call("layers.Permute", dims)),),
+        role="channels_last" if to_last else "channels_first",
+    )
 
 
 @emitter("SqueezeExcitation")
@@ -77,7 +83,7 @@ def squeeze_excitation(e: EmitContext) -> LayerCode:
     if cfg.gate != "sigmoid":
         kwargs["gate"] = cfg.gate
     weights = e.layer.weights
-    bindings = (
+    bindings: tuple[Binding, ...] = (
         Binding("fc1.weight", "fc1.kernel", (("reshape", (squeeze, channels)), transpose(2))),
         Binding("fc1.bias", "fc1.bias"),
         Binding("fc2.weight", "fc2.kernel", (("reshape", (channels, squeeze)), transpose(2))),
