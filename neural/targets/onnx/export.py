@@ -49,6 +49,7 @@ TRACE_BATCH = 2
 TRACE_UNKNOWN = 6  # size given to dimensions the .neural file leaves open, when tracing
 VERIFY_SIZES = ((1, 5), (3, 7))  # (batch, open dimensions) of the verification runs: not the traced sizes
 BATCH_AXIS = "batch"
+PROTOBUF_LIMIT = 2**31 - 2**24  # a model file is one protobuf message (2 GiB at most), with room for the graph
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,11 @@ def export_network(
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise NeuralError(f"ONNX opset {opset} is not available: choose {MIN_OPSET} to {MAX_OPSET}")
     check_exportable(shaped)
+    if 4 * (shaped.params + shaped.state) > PROTOBUF_LIMIT:
+        raise NeuralError(
+            f"network {shaped.network.name} has {shaped.params + shaped.state:,} weights: more than one ONNX file holds "
+            "(2 GiB); models with external weight files are not exported yet"
+        )
     if weights is None:
         weights = fresh_weights(shaped, seed)
         weights_source = weights_source or f"fresh (NumPy runtime initialization, seed {seed})"

@@ -64,28 +64,49 @@ ADAPTIVE_OPSET = 9
 
 
 def _adaptive(pool: str) -> Any:
-    """aten::adaptive_{avg,max}_pool{1,2,3}d as a global pooling, or a `pool` whose kernel and stride are
-    input size // output size. torch's symbolic needs the input sizes from the exporter's shape
-    inference, which loses them after some ops (a padding: "input size not accessible"); the sizes the
-    tracer recorded are used then (the ONNX rules refuse adaptive pooling over sizes left open)."""
+    """aten::adaptive_{avg,max}_pool{1,2,3}d: a global pooling, a `pool` with kernel = stride = input size //
+    output size where the sizes divide, else per axis one reduction per output cell over torch's window
+    [floor(i * n / m), ceil((i + 1) * n / m)) (both poolings are separable over axes). torch's symbolic
+    knows only the dividing case, and only with sizes from the exporter's shape inference, which loses
+    them after some ops (a padding: "input size not accessible"); the sizes the tracer recorded are
+    used then (the ONNX rules refuse adaptive pooling over sizes left open)."""
 
     def symbolic(g: Any, self: Any, output_size: Any) -> Any:
-        if not _constant_list(output_size):
-            raise RuntimeError("adaptive pooling needs a constant output size for ONNX export")
-        outputs = [int(v) for v in symbolic_helper._maybe_get_const(output_size, "is")]
-        if all(out == 1 for out in outputs):
-            pooled = g.op(f"Global{pool}", self)
-        else:
-            sizes = _spatial_sizes(g, self, len(outputs))
-            if sizes is None or any(size % out for size, out in zip(sizes, outputs)):
-                raise RuntimeError(
-                    f"adaptive pooling to {outputs} needs input sizes that the output sizes divide, got {sizes}"
-                )
+        given = _int_list(output_size)
+        if all(out == 1 for out in given):
+            return _pooled(pool, g.op(f"Global{pool}", self))
+        sizes = _spatial_sizes(g, self, len(given))
+        if sizes is None:
+            raise RuntimeError(f"adaptive pooling to {given} needs the input sizes")
+        # an output size None keeps the input size (the module reads it from the input)
+        outputs = [out if out is not None else size for out, size in zip(given, sizes)]
+        if not any(size % out for size, out in zip(sizes, outputs)):
             kernel = [size // out for size, out in zip(sizes, outputs)]
-            pooled = g.op(pool, self, kernel_shape_i=kernel, strides_i=kernel)
-        return pooled if pool == "AveragePool" else (pooled, None)  # max pooling: (values, no indices)
+            return _pooled(pool, g.op(pool, self, kernel_shape_i=kernel, strides_i=kernel))
+        pooled = self
+        reduce = "ReduceMean" if pool == "AveragePool" else "ReduceMax"
+        for axis, (size, out) in enumerate(zip(sizes, outputs), start=self.type().dim() - len(sizes)):
+            if size != out:
+                pooled = _adaptive_axis(g, pooled, axis, size, out, reduce)
+        return _pooled(pool, pooled)
 
     return symbolic
+
+
+def _pooled(pool: str, value: Any) -> Any:
+    return value if pool == "AveragePool" else (value, None)  # max pooling: (values, no indices)
+
+
+def _adaptive_axis(g: Any, x: Any, axis: int, size: int, out: int, reduce: str) -> Any:
+    cells = []
+    for i in range(out):
+        start, end = i * size // out, -(-(i + 1) * size // out)
+        window = g.op("Slice", x, _ints(g, [start]), _ints(g, [end]), _ints(g, [axis]))
+        if g.opset >= 18:  # the axes of a reduction became an input in opset 18
+            cells.append(g.op(reduce, window, _ints(g, [axis]), keepdims_i=1))
+        else:
+            cells.append(g.op(reduce, window, axes_i=[axis], keepdims_i=1))
+    return g.op("Concat", *cells, axis_i=axis)
 
 
 def _spatial_sizes(g: Any, value: Any, rank: int) -> list[int] | None:
@@ -97,12 +118,18 @@ def _spatial_sizes(g: Any, value: Any, rank: int) -> list[int] | None:
     return None
 
 
-def _constant_list(value: Any) -> bool:
-    """Whether a list argument is known at export time (a constant, or a list of constants)."""
+def _int_list(value: Any) -> list[int | None]:
+    """A list-of-ints argument: a constant, or a list whose items are constants (None for an item computed
+    in the graph, e.g. a size read from a tensor)."""
     if symbolic_helper._is_constant(value):
-        return True
+        return [int(v) for v in symbolic_helper._maybe_get_const(value, "is")]
     node = value.node()
-    return bool(node.kind() == "prim::ListConstruct" and all(symbolic_helper._is_constant(v) for v in node.inputs()))
+    if node.kind() != "prim::ListConstruct":
+        raise RuntimeError("adaptive pooling needs its output size at export time")
+    return [
+        int(symbolic_helper._maybe_get_const(v, "i")) if symbolic_helper._is_constant(v) else None
+        for v in node.inputs()
+    ]
 
 
 def _ints(g: Any, values: list[int]) -> Any:

@@ -96,16 +96,14 @@ def _large_output_padding(use: LayerUse) -> str | None:
 
 
 @rule(*ADAPTIVE_KINDS)
-def _adaptive_pooling(use: LayerUse) -> str | None:
+def _adaptive_pooling_on_open_sizes(use: LayerUse) -> str | None:
     outputs = tuple(use.config.get("output_size") or ())
     if outputs and all(out == 1 for out in outputs):
         return None  # global pooling
-    if any(out is None for out in outputs):
-        return "an output size of None (keep the input size): torch's exporter needs every output size given"
-    if any(size is None or size % out for size, out in zip(use.spatial, outputs)):
+    if any(size is None for size in use.spatial):
         return (
-            f"output size {outputs} for input size {tuple(use.spatial)}: ONNX has no adaptive pooling, and torch's "
-            "exporter writes it as a fixed pooling only when every output size divides the input size"
+            "adaptive pooling over a size left open (None): ONNX has no adaptive pooling, and the export writes "
+            "its windows for the input size; give the size in the input shape"
         )
     return None
 

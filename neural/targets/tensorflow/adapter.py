@@ -37,13 +37,21 @@ def outputs_list(out: Any) -> list[np.ndarray]:
 
 class Adapter:
     name = "tensorflow"
+    supports_float64 = True  # train_step follows the dtype of the weights it is given
 
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
         self.module: Any = import_network(shaped)
 
     def model(self, weights: Mapping[str, np.ndarray]) -> keras.Model:
-        model = self.module.build_model()
+        """The generated model holding `weights`, built in float64 when they are."""
+        float64 = any(np.asarray(v).dtype == np.float64 for v in weights.values())
+        floatx = keras.config.floatx()
+        keras.config.set_floatx("float64" if float64 else "float32")
+        try:
+            model = self.module.build_model()
+        finally:
+            keras.config.set_floatx(floatx)
         self.module.load_canonical(model, dict(weights))
         return model
 
@@ -58,7 +66,8 @@ class Adapter:
         model = self.model(weights)
         loss_fn = m.make_loss(m.LOSS)
         optimizer = m.make_optimizer(m.OPTIMIZER, m.make_learning_rate(m.SCHEDULE, m.OPTIMIZER))
-        x = input_arrays(self.shaped, inputs)
+        float64 = any(np.asarray(v).dtype == np.float64 for v in weights.values())
+        x = input_arrays(self.shaped, inputs, np.float64 if float64 else np.float32)
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(loss_fn(tf.convert_to_tensor(targets), model(x, training=training)))
         variables = model.trainable_variables

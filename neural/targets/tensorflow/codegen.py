@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neural import __version__
-from neural.errors import BackendError, NeuralErrors, raise_collected
+from neural.errors import BackendError, NeuralError, NeuralErrors, raise_collected
 from neural.ir import TensorRef
 from neural.layers.base import LayerContext, fmt_shape
 from neural.shapes.engine import NodeShape, ShapedNetwork
@@ -85,6 +85,7 @@ class ModelWriter:
         self.helpers: set[str] = set()
         self.weights: dict[str, tuple[str, str, tuple[int, ...], tuple[Op, ...]]] = {}
         self.uses = self._count_uses()
+        self.live = self._live_nodes()
         self.plain = self._plain_stack()
 
     def _count_uses(self) -> dict[TensorRef, int]:
@@ -95,6 +96,19 @@ class ModelWriter:
         for ref in self.net.outputs:
             counts[ref] = counts.get(ref, 0) + 1
         return counts
+
+    def _live_nodes(self) -> set[str]:
+        """Nodes some network output depends on (a Keras functional model holds only those)."""
+        producers = {node.name: node for node in self.net.nodes}
+        live: set[str] = set()
+        stack = [ref.node for ref in self.net.outputs]
+        while stack:
+            name = stack.pop()
+            if name in live or name not in producers:
+                continue
+            live.add(name)
+            stack.extend(ref.node for ref in producers[name].inputs)
+        return live
 
     def _plain_stack(self) -> bool:
         """One input, one output (the last layer's), every layer reading just the one before it."""
@@ -229,7 +243,7 @@ class ModelWriter:
 
     # --- the function ---
     def write(self) -> str:
-        errors = []
+        errors: list[NeuralError] = []
         input_lines = []
         for spec in self.net.inputs:
             var = self.variable(spec.name)
@@ -239,6 +253,20 @@ class ModelWriter:
         for layer in self.shaped.layers:
             if any(ref not in self.values for ref in layer.node.inputs):
                 continue  # reads a layer that could not be generated (already reported)
+            if layer.node.name not in self.live:
+                if layer.weights:
+                    errors.append(
+                        BackendError(
+                            f"`{layer.node.name}` ({layer.node.kind}) feeds no output of the network: a Keras functional "
+                            "model leaves such a layer out, with its weights",
+                            layer.node.span,
+                            hint="remove it, or name it in `outputs:`",
+                        )
+                    )
+                else:
+                    self.plain = False
+                    self.steps.append(Step(f"# {layer.node.name} ({layer.node.kind}) feeds no output: left out"))
+                continue
             try:
                 self.emit_layer(layer)
             except BackendError as exc:

@@ -99,7 +99,8 @@ def test_the_rule_explains_the_unrolled_loop() -> None:
 
 def test_several_refused_layers_are_reported_together() -> None:
     shaped = analyse_snippet(
-        "AdaptiveAveragePooling2D(4)\nInstanceNormalization(track_running_stats=true)\nFlatten()\nDense(2)", (7, 8, 2)
+        "Conv1DTranspose(4, 3, strides=2, output_padding=2)\nInstanceNormalization(track_running_stats=true)\nFlatten()",
+        (6, 3),
     )
     with pytest.raises(NeuralError) as info:
         export_network(shaped)
@@ -144,3 +145,9 @@ def test_a_failed_export_prints_nothing(monkeypatch: pytest.MonkeyPatch, capfd: 
             export_network(analyse_snippet(MIDDLE_INSTANCE_NORM, (6, 6, 3)))
     out, err = capfd.readouterr()
     assert "graph" not in out + err
+
+
+def test_a_model_over_two_gigabytes_is_refused_before_any_work() -> None:
+    shaped = analyse_snippet("Embedding(600000, 1000)", (3,))
+    with pytest.raises(NeuralError, match="more than one ONNX file holds"):
+        export_network(shaped)

@@ -223,3 +223,16 @@ def test_compare_command_runs_the_tensorflow_backend() -> None:
     result = CliRunner().invoke(cli, ["compare", str(EXAMPLES / "lenet5.neural"), "--backends", "numpy,tensorflow"])
     assert result.exit_code == 0, result.output
     assert "tensorflow" in result.output and "ok" in result.output.lower()
+
+
+def test_a_layer_that_feeds_no_output() -> None:
+    """Keras' functional models hold only what the outputs need: a dead layer without weights is left out
+    (noted in a comment); one with weights would change the parameter count, so it is a positioned error."""
+    source = (
+        "network N {\n  input: (4,)\n  layers:\n    a = Dense(3)\n    ReLU()(a)\n    b = Dense(2)(a)\n  outputs: b\n}\n"
+    )
+    code = generate(analyse(loads(source).network()))
+    assert "# relu_1 (ReLU) feeds no output: left out" in code
+    with pytest.raises(BackendError, match="feeds no output") as info:
+        generate(analyse(loads(source.replace("ReLU()(a)", "Dense(5)(a)")).network()))
+    assert info.value.span is not None and info.value.span.line == 5
