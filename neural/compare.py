@@ -177,6 +177,7 @@ def compare(
     references: dict[bool, dict[str, np.ndarray]] = {}
 
     def expected_step(float64: bool) -> dict[str, np.ndarray]:
+        assert targets is not None
         if float64 not in references:
             ref = NumpyReference(shaped, seed, np.float64) if float64 else reference
             references[float64] = ref.train_step(weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training)

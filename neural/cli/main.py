@@ -137,8 +137,9 @@ def compile_command(file: str, backend: str, output: str | None, network: str | 
     if output is None:
         click.echo(code, nl=False)
         return
-    from neural.training.checkpoint import atomic_write_text
     from pathlib import Path
+
+    from neural.training.checkpoint import atomic_write_text
 
     atomic_write_text(Path(output), code)
     click.echo(f"wrote {output} ({shaped.network.name}, {shaped.params:,} parameters)", err=True)

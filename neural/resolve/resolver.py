@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,7 @@ RESERVED_NAMES = frozenset(
 )
 
 
+@lru_cache(maxsize=None)
 def snake_case(kind: str) -> str:
     """`Conv2DTranspose` -> `conv2d_transpose`, `ReLU` -> `relu`, `LSTM` -> `lstm`."""
     for acronym, word in (("PReLU", "Prelu"), ("ReLU", "Relu"), ("GELU", "Gelu"), ("SELU", "Selu"), ("SiLU", "Silu"),

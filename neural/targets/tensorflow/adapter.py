@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from neural.shapes.engine import ShapedNetwork
-from neural.targets.tensorflow.load import import_network
+from neural.targets.tensorflow.load import import_network, keras_dtype
 
 
 def input_arrays(shaped: ShapedNetwork, inputs: Mapping[str, np.ndarray], dtype: Any = np.float32) -> Any:
@@ -46,12 +46,8 @@ class Adapter:
     def model(self, weights: Mapping[str, np.ndarray]) -> keras.Model:
         """The generated model holding `weights`, built in float64 when they are."""
         float64 = any(np.asarray(v).dtype == np.float64 for v in weights.values())
-        floatx = keras.config.floatx()
-        keras.config.set_floatx("float64" if float64 else "float32")
-        try:
+        with keras_dtype("float64" if float64 else "float32"):
             model = self.module.build_model()
-        finally:
-            keras.config.set_floatx(floatx)
         self.module.load_canonical(model, dict(weights))
         return model
 

@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from neural.shapes.engine import ShapedNetwork
-from neural.targets.tensorflow.load import import_network
+from neural.targets.tensorflow.load import import_network, keras_dtype
 from neural.training.backend import Batch, require_training_setup
 
 
@@ -49,12 +49,8 @@ class TensorFlowBackend:
         m = self.module
         keras.utils.set_random_seed(seed)
         self.dtype = np.dtype(dtype)
-        floatx = keras.config.floatx()
-        keras.config.set_floatx(self.dtype.name)
-        try:
+        with keras_dtype(self.dtype.name):
             self.model: keras.Model = m.build_model()
-        finally:
-            keras.config.set_floatx(floatx)
         self.loss_fn = m.make_loss(m.LOSS)
         schedule = m.SCHEDULE
         self.plateau = (

@@ -99,7 +99,7 @@ def test_the_rule_explains_the_unrolled_loop() -> None:
 
 def test_several_refused_layers_are_reported_together() -> None:
     shaped = analyse_snippet(
-        "Conv1DTranspose(4, 3, strides=2, output_padding=2)\nInstanceNormalization(track_running_stats=true)\nFlatten()",
+        "Conv1DTranspose(4, 3, strides=2, dilation_rate=3, output_padding=2)\nInstanceNormalization(track_running_stats=true)\nFlatten()",
         (6, 3),
     )
     with pytest.raises(NeuralError) as info:

@@ -189,7 +189,7 @@ network AllSequences {
     SimpleRNN(4)(w)
     Dense(2, "softmax")
   loss: "categorical_crossentropy"
-  optimizer: SGD(learning_rate=0.1, momentum=0.9)  # under Adam or RMSprop rounding noise of zero gradients becomes full steps
+  optimizer: RMSprop(learning_rate=0.01, momentum=0.5, centered=true)
 }
 """
 

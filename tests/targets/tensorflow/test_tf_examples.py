@@ -55,8 +55,9 @@ def test_example_builds_with_exact_parameters_and_shape(path: Path) -> None:
 
 
 # Scaled-down copies. Batch statistics of a batch of 2 over 1x1 maps make a training step ill-conditioned,
-# so ResNet keeps 2x2 maps at the end; Adam's and RMSprop's first steps are about sign(gradient), which turns
-# rounding noise in near-zero gradients into full steps, so several copies step with SGD.
+# so ResNet keeps 2x2 maps at the end. compare() checks the training step in float64 (Adam's first step is
+# about sign(gradient), which would turn float32 rounding noise in zero gradients into full steps); the
+# sequence-to-sequence copies step with SGD to keep them quick.
 SGD = "optimizer: SGD(learning_rate=0.1)"
 SCALED: dict[str, tuple[tuple[str, str], ...]] = {
     "lenet5": (),
@@ -64,13 +65,9 @@ SCALED: dict[str, tuple[tuple[str, str], ...]] = {
     "two_inputs": (),
     "resnet18": (("(224, 224, 3)", "(48, 48, 3)"),),
     "mobilenet_v2": (("(224, 224, 3)", "(32, 32, 3)"),),
-    "unet": (("(128, 128, 1)", "(32, 32, 1)"), ("Adam(learning_rate=1e-3)", "SGD(learning_rate=0.01)")),
-    "inception": (("(28, 28, 192)", "(9, 9, 192)"), ("optimizer: Adam", "optimizer: SGD(learning_rate=0.01)")),
-    "transformer_encoder": (
-        ("(128, 512)", "(7, 16)"),
-        ("num_heads=8, ff_dim=2048", "num_heads=4, ff_dim=32"),
-        ("optimizer: Adam(learning_rate=1e-4)", SGD),
-    ),
+    "unet": (("(128, 128, 1)", "(32, 32, 1)"),),
+    "inception": (("(28, 28, 192)", "(9, 9, 192)"),),
+    "transformer_encoder": (("(128, 512)", "(7, 16)"), ("num_heads=8, ff_dim=2048", "num_heads=4, ff_dim=32")),
     "transformer_seq2seq": (
         ("(32,)", "(5,)"),
         ("Embedding(8000, 512)", "Embedding(30, 8)"),
