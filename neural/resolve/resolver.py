@@ -178,6 +178,8 @@ class NetworkBuilder:
             {a.name: a.default for a in EXECUTION_SCHEMA}
         )
         self._check_terminal_outputs(outputs)
+        if not self.errors:
+            self._check_every_output_used(outputs)
         raise_collected(self.errors)
         return Network(
             name=decl.name,
@@ -741,6 +743,20 @@ class NetworkBuilder:
             raise NeuralSyntaxError("a `Parallel` block needs at least two branches", stmt.head_span)
         return tuple(outputs)
 
+    def _check_every_output_used(self, outputs: Flow) -> None:
+        """A layer none of whose outputs reaches the network's outputs is a mistake (and would be
+        dropped by some frameworks): report it where it is written."""
+        read = {ref.node for node in self.nodes for ref in node.inputs} | {ref.node for ref in outputs}
+        for node in self.nodes:
+            if node.name not in read:
+                self.errors.append(
+                    InvalidValueError(
+                        f"the output of `{node.name}` ({node.kind}) is never used",
+                        node.span,
+                        hint=_unused_hint(node),
+                    )
+                )
+
     def _check_terminal_outputs(self, outputs: Flow) -> None:
         terminal = {n.name for n in self.nodes if lookup(n.kind).terminal}  # type: ignore[union-attr]
         for node in self.nodes:
@@ -759,6 +775,10 @@ def qualified(scope: tuple[str, ...], local: str) -> str:
     """A node's name: its macro scopes and its local name joined by `_` (a valid identifier, and the
     attribute name of the layer in generated code)."""
     return "_".join((*scope, local)) if local else "_".join(scope) + "_" if scope else ""
+
+
+def _unused_hint(node: Node) -> str:
+    return "name its output (`x = ...`) and pass it on, or remove the layer"
 
 
 def _is_block(entry: ast.Entry, word: str) -> bool:

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from neural.shapes.engine import ShapedNetwork
-from neural.targets.tensorflow.load import import_network, keras_dtype
+from neural.targets.tensorflow.load import float32_only, import_network, keras_dtype
 
 
 def input_arrays(shaped: ShapedNetwork, inputs: Mapping[str, np.ndarray], dtype: Any = np.float32) -> Any:
@@ -37,11 +37,12 @@ def outputs_list(out: Any) -> list[np.ndarray]:
 
 class Adapter:
     name = "tensorflow"
-    supports_float64 = True  # train_step follows the dtype of the weights it is given
 
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
         self.module: Any = import_network(shaped)
+        # train_step follows the dtype of the weights it is given, where TensorFlow has float64 kernels
+        self.supports_float64 = not float32_only(shaped)
 
     def model(self, weights: Mapping[str, np.ndarray]) -> keras.Model:
         """The generated model holding `weights`, built in float64 when they are."""

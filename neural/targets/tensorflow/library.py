@@ -689,7 +689,7 @@ class MergedTimeDistributed(layers.TimeDistributed):
     the layer step by step."""
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        step = self.layer.compute_output_spec(keras.KerasTensor((None, *input_shape[2:])))
+        step = self.layer.compute_output_spec(keras.KerasTensor((None, *input_shape[2:]), dtype=self.compute_dtype))
         return (input_shape[0], input_shape[1], *step.shape[1:])
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:

@@ -10,7 +10,10 @@ from neural.shapes.engine import ShapedNetwork
 from neural.targets.pytorch.load import import_code
 from neural.targets.tensorflow.codegen import generate
 
-__all__ = ["import_code", "import_network", "keras_dtype"]
+__all__ = ["float32_only", "import_code", "import_network", "keras_dtype"]
+
+# TensorFlow's CPU kernels of 3-D windowed pooling take float32 only
+FLOAT32_ONLY = frozenset(f"{kind}Pooling3D" for kind in ("Max", "Average", "AdaptiveMax", "AdaptiveAverage"))
 
 
 def import_network(shaped: ShapedNetwork) -> types.ModuleType:
@@ -32,3 +35,15 @@ def keras_dtype(name: str) -> Iterator[None]:
     finally:
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(policy)
+
+
+def float32_only(shaped: ShapedNetwork) -> list[str]:
+    """The kinds of the network (wrapped ones included) that TensorFlow runs in float32 only."""
+    found = set()
+    for layer in shaped.layers:
+        found.add(layer.node.kind)
+        inner = layer.node.config.get("layer")
+        while inner is not None and hasattr(inner, "kind"):
+            found.add(inner.kind)
+            inner = inner.config.get("layer")
+    return sorted(found & FLOAT32_ONLY)

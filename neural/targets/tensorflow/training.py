@@ -24,8 +24,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import tensorflow as tf
 
+from neural.errors import BackendError
 from neural.shapes.engine import ShapedNetwork
-from neural.targets.tensorflow.load import import_network, keras_dtype
+from neural.targets.tensorflow.load import float32_only, import_network, keras_dtype
 from neural.training.backend import Batch, require_training_setup
 
 
@@ -49,6 +50,10 @@ class TensorFlowBackend:
         m = self.module
         keras.utils.set_random_seed(seed)
         self.dtype = np.dtype(dtype)
+        if self.dtype == np.float64 and float32_only(shaped):
+            raise BackendError(
+                f"TensorFlow runs {', '.join(float32_only(shaped))} in float32 only; train with --dtype float32"
+            )
         with keras_dtype(self.dtype.name):
             self.model: keras.Model = m.build_model()
         self.loss_fn = m.make_loss(m.LOSS)
