@@ -85,7 +85,7 @@ CASES = [
     ("bad-layout", net("Flatten()", rest="  layout: channels_middle\n"), 5, 11, "did you mean `channels_last`?"),
     ("shortcut-outside", net("shortcut { Flatten() }"), 4, 5, "belongs directly inside a `Residual"),
     ("layer-with-body", net("Dense(3) { Flatten() }"), 4, 5, "does not take a `{ ... }` body"),
-    ("unused-output", net("Flatten()\nside = Dense(3)\nDense(2)(flatten_1)"), 5, 5, "the output of `side` (Dense) is never used"),
+    ("unused-output", net("f = Flatten()\nside = Dense(3)\nDense(2)(f)"), 5, 5, "the output of `side` (Dense) is never used"),
     ("division-by-zero", "define B(n) { Dense(n // 0) }\n" + net("Flatten()\nB(4)"), 1, 21, "division by zero"),
     ("hpo-unknown-space", net("Flatten()\nDense(HPO(pick(1, 2)))"), 5, 15, "unknown search space"),
     ("hpo-bad-range", net("Flatten()\nDense(HPO(range(10, 5)))"), 5, 15, "needs low < high"),
