@@ -1,48 +1,43 @@
-"""The syntax tree: plain frozen dataclasses, every node with the `Span` it came from.
+"""The syntax tree: immutable records (NamedTuples, cheap to define at start-up), every node with
+the `Span` it came from.
 
 Nothing here knows about layers; meaning is given by `neural.resolve`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 from neural.source import Span
 
 # --- expressions -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(NamedTuple):
     """An int, float or string literal (booleans and None are names, see `Name`)."""
 
     value: int | float | str
     span: Span
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(NamedTuple):
     """A bare identifier: a macro parameter, `true`/`None`, or a symbolic value such as `Adam`."""
 
     id: str
     span: Span
 
 
-@dataclass(frozen=True)
-class TupleExpr:
+class TupleExpr(NamedTuple):
     items: tuple[Expr, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class ListExpr:
+class ListExpr(NamedTuple):
     items: tuple[Expr, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Argument:
+class Argument(NamedTuple):
     """One argument of a call: positional when `name` is None."""
 
     name: str | None
@@ -51,8 +46,7 @@ class Argument:
     name_span: Span | None = None
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """`func(args...)` in value position: HPO(...), Adam(...), LSTM(...) inside Bidirectional."""
 
     func: str
@@ -61,16 +55,14 @@ class Call:
     func_span: Span
 
 
-@dataclass(frozen=True)
-class BinOp:
+class BinOp(NamedTuple):
     op: str
     left: Expr
     right: Expr
     span: Span
 
 
-@dataclass(frozen=True)
-class UnaryOp:
+class UnaryOp(NamedTuple):
     op: str
     operand: Expr
     span: Span
@@ -81,16 +73,14 @@ Expr = Union[Literal, Name, TupleExpr, ListExpr, Call, BinOp, UnaryOp]
 # --- entries of a body -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LayersMarker:
+class LayersMarker(NamedTuple):
     """`layers:`; statements that follow belong to the layers section."""
 
     span: Span
     body: tuple[Entry, ...] | None = None
 
 
-@dataclass(frozen=True)
-class KeyValue:
+class KeyValue(NamedTuple):
     """`key: value` (or `key: v1, v2` for several inputs)."""
 
     key: str
@@ -99,8 +89,7 @@ class KeyValue:
     key_span: Span
 
 
-@dataclass(frozen=True)
-class InputRef:
+class InputRef(NamedTuple):
     """A reference to a named tensor, optionally one output of a multi-output layer: `enc[1]`."""
 
     name: str
@@ -108,8 +97,7 @@ class InputRef:
     span: Span
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """A layer, macro use or block: `[a, b =] Head(args)[(inputs)] [{ body }] [* n] [@ device]`.
 
     `args` is None when the head was written without parentheses (`ConvBlock`, `train { ... }`).
@@ -131,23 +119,20 @@ Entry = Union[LayersMarker, KeyValue, Statement]
 # --- top level -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     default: Expr | None
     span: Span
 
 
-@dataclass(frozen=True)
-class NetworkDecl:
+class NetworkDecl(NamedTuple):
     name: str
     body: tuple[Entry, ...]
     span: Span
     name_span: Span
 
 
-@dataclass(frozen=True)
-class DefineDecl:
+class DefineDecl(NamedTuple):
     name: str
     params: tuple[Param, ...] | None
     body: tuple[Entry, ...]
@@ -155,15 +140,13 @@ class DefineDecl:
     name_span: Span
 
 
-@dataclass(frozen=True)
-class ResearchDecl:
+class ResearchDecl(NamedTuple):
     name: str | None
     body: tuple[Entry, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class ImportDecl:
+class ImportDecl(NamedTuple):
     path: str
     span: Span
 
@@ -171,8 +154,7 @@ class ImportDecl:
 Item = Union[NetworkDecl, DefineDecl, ResearchDecl, ImportDecl]
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     """One parsed file."""
 
     items: tuple[Item, ...]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
-
-import itertools
 
 import jax
 import jax.numpy as jnp

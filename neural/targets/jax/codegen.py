@@ -19,7 +19,8 @@ from neural.errors import BackendError, NeuralErrors, raise_collected
 from neural.ir import TensorRef
 from neural.layers.base import LayerContext, fmt_shape
 from neural.shapes.engine import NodeShape, ShapedNetwork
-from neural.targets.jax.emit import EmitContext, LayerCode, Layout, Path as StatePath, Refs, get_emitter, support_status
+from neural.targets.jax.emit import EmitContext, LayerCode, Layout, Refs, get_emitter, support_status
+from neural.targets.jax.emit import Path as StatePath
 from neural.targets.jax.support import HELPERS, helper_sources
 from neural.targets.jax.training_code import training_section, weights_section
 
@@ -29,8 +30,19 @@ RESERVED_LOCALS = frozenset({"self", "jax", "jnp", "nnx", "np", "math", "lax", "
 # Attributes of nnx.Module (and the switches model.train() / model.eval() set on every submodule): a
 # layer with one of these names is stored under another attribute (its canonical weight names stay).
 MODULE_ATTRIBUTES = frozenset(
-    {"eval", "train", "iter_children", "iter_modules", "perturb", "set_attributes", "sow", "set_view",
-     "deterministic", "use_running_average", "rngs"}
+    {
+        "eval",
+        "train",
+        "iter_children",
+        "iter_modules",
+        "perturb",
+        "set_attributes",
+        "sow",
+        "set_view",
+        "deterministic",
+        "use_running_average",
+        "rngs",
+    }
 )
 # Capitalized names the generated module imports or defines besides the model class.
 TAKEN_CLASS_NAMES = frozenset({"Any", "Callable", "Path", "Metrics", "NamedSharding", "P", "NamedTuple"})
@@ -98,7 +110,11 @@ class ModelWriter:
     def attribute(self, wanted: str) -> str:
         """A fresh attribute name of the model for `wanted` (a layer name, or a layer name plus a suffix)."""
         check_identifier(wanted)
-        base = (f"layer{wanted}" if wanted.startswith("_") else f"{wanted}_") if self._reserved_attribute(wanted) else wanted
+        base = (
+            (f"layer{wanted}" if wanted.startswith("_") else f"{wanted}_")
+            if self._reserved_attribute(wanted)
+            else wanted
+        )
         name, i = base, 1
         while name in self.attributes or (name != wanted and name in self.taken_attributes):
             i += 1
@@ -268,7 +284,11 @@ def _header(shaped: ShapedNetwork, source: str | None) -> list[str]:
         "",
         "Run it as a script to train (`python model.py --help`), or import it: `build_model()` returns the",
         "nnx.Module. Inputs are laid out as in the .neural file"
-        + (" (channels-last, as flax takes feature maps)." if layout == "channels_last" else " (channels-first; the model moves channels last inside)."),
+        + (
+            " (channels-last, as flax takes feature maps)."
+            if layout == "channels_last"
+            else " (channels-first; the model moves channels last inside)."
+        ),
         "`canonical_weights(model)` / `load_canonical(model, arrays)` convert to and from Neural's checkpoint format",
         "(PyTorch names and layouts), so weights move between this module and every other Neural backend.",
         '"""',

@@ -32,7 +32,7 @@ import argparse
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,7 +116,9 @@ def base_learning_rate(schedule: dict[str, Any] | None, optimizer: dict[str, Any
     return float(schedule.get("initial_learning_rate", schedule.get("max_learning_rate", 0.0)))
 
 
-def one_cycle(max_lr: float, total_steps: int, pct_start: float, div_factor: float, final_div_factor: float) -> optax.Schedule:
+def one_cycle(
+    max_lr: float, total_steps: int, pct_start: float, div_factor: float, final_div_factor: float
+) -> optax.Schedule:
     """torch.optim.lr_scheduler.OneCycleLR(anneal_strategy="cos", three_phase=False), the learning rate only."""
     initial = max_lr / div_factor
     final = initial / final_div_factor
@@ -141,13 +143,18 @@ def make_schedule(schedule: dict[str, Any] | None, optimizer: dict[str, Any]) ->
     name = schedule["name"]
     if name == "OneCycle":
         return one_cycle(
-            schedule["max_learning_rate"], schedule["total_steps"], schedule["pct_start"], schedule["div_factor"],
+            schedule["max_learning_rate"],
+            schedule["total_steps"],
+            schedule["pct_start"],
+            schedule["div_factor"],
             schedule["final_div_factor"],
         )
     lr = schedule["initial_learning_rate"]
     decay: optax.Schedule
     if name == "ExponentialDecay":
-        decay = optax.exponential_decay(lr, schedule["decay_steps"], schedule["decay_rate"], staircase=schedule["staircase"])
+        decay = optax.exponential_decay(
+            lr, schedule["decay_steps"], schedule["decay_rate"], staircase=schedule["staircase"]
+        )
     elif name == "StepDecay":
         decay = optax.exponential_decay(lr, schedule["step_size"], schedule["gamma"], staircase=True)
     else:
@@ -164,7 +171,12 @@ class Plateau:
     def __init__(self, spec: dict[str, Any]) -> None:
         lower = any(word in spec["monitor"] for word in ("loss", "error", "mae", "mse"))
         self.mode = "min" if spec["mode"] == "min" or (spec["mode"] == "auto" and lower) else "max"
-        self.lr, self.factor, self.patience, self.min_lr = spec["initial_learning_rate"], spec["factor"], spec["patience"], spec["min_lr"]
+        self.lr, self.factor, self.patience, self.min_lr = (
+            spec["initial_learning_rate"],
+            spec["factor"],
+            spec["patience"],
+            spec["min_lr"],
+        )
         self.best = math.inf if self.mode == "min" else -math.inf
         self.bad_epochs = 0
 
@@ -210,7 +222,7 @@ def scale_by_torch_adagrad(initial_accumulator_value: float = 0.0, eps: float = 
 
 
 class TorchAmsgradState(NamedTuple):
-    count: jax.Array
+    step: jax.Array
     exp_avg: Any
     exp_avg_sq: Any
     max_exp_avg_sq: Any
@@ -225,7 +237,7 @@ def scale_by_torch_amsgrad(b1: float, b2: float, eps: float) -> optax.GradientTr
         return TorchAmsgradState(jnp.zeros([], jnp.int32), zeros, zeros, zeros)
 
     def update(updates: Any, state: TorchAmsgradState, params: Any = None) -> tuple[Any, TorchAmsgradState]:
-        count = state.count + 1
+        count = state.step + 1
         m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.exp_avg, updates)
         v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state.exp_avg_sq, updates)
         top = jax.tree.map(jnp.maximum, state.max_exp_avg_sq, v)
@@ -247,7 +259,9 @@ def optimizer_transform(spec: dict[str, Any], learning_rate: Any) -> optax.Gradi
         if spec["amsgrad"]:
             decoupled = [optax.add_decayed_weights(decay)] if name == "AdamW" and decay else []
             coupled = l2 if name == "Adam" else []
-            return optax.chain(*coupled, scale_by_torch_amsgrad(b1, b2, eps), *decoupled, optax.scale_by_learning_rate(learning_rate))
+            return optax.chain(
+                *coupled, scale_by_torch_amsgrad(b1, b2, eps), *decoupled, optax.scale_by_learning_rate(learning_rate)
+            )
         if name == "AdamW":
             return optax.adamw(learning_rate, b1, b2, eps, weight_decay=decay)
         return optax.chain(*l2, optax.adam(learning_rate, b1, b2, eps))
@@ -261,7 +275,10 @@ def optimizer_transform(spec: dict[str, Any], learning_rate: Any) -> optax.Gradi
 
 
 def make_optimizer(
-    spec: dict[str, Any], schedule: dict[str, Any] | None, clip_norm: float | None = None, clip_value: float | None = None
+    spec: dict[str, Any],
+    schedule: dict[str, Any] | None,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
 ) -> optax.GradientTransformation:
     """Clipping, then the optimizer with its learning-rate schedule (injected, for ReduceOnPlateau to change)."""
     clipping = []
@@ -288,7 +305,9 @@ def make_steps(loss_fn: Callable[[jax.Array, jax.Array], jax.Array]) -> tuple[Ca
     """A jit-compiled training step (loss, gradients, optimizer update) and evaluation step."""
 
     @nnx.jit
-    def train_step(model: nnx.Module, optimizer: nnx.Optimizer, inputs: tuple[jax.Array, ...], target: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def train_step(
+        model: nnx.Module, optimizer: nnx.Optimizer, inputs: tuple[jax.Array, ...], target: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
         def loss_of(model: nnx.Module) -> tuple[jax.Array, jax.Array]:
             pred = model(*inputs)
             return loss_fn(pred, target), pred
@@ -330,11 +349,19 @@ class Metrics:
     def _update_classes(self, pred: np.ndarray, target: np.ndarray) -> None:
         if self.binary or pred.shape[-1] == 1:
             threshold = 0.0 if LOSS.get("from_logits") else 0.5
-            labels, truth, classes = (pred.reshape(-1) > threshold).astype(np.int64), target.reshape(-1).astype(np.int64), 2
+            labels, truth, classes = (
+                (pred.reshape(-1) > threshold).astype(np.int64),
+                target.reshape(-1).astype(np.int64),
+                2,
+            )
         else:
             classes = pred.shape[-1]
             labels = pred.argmax(axis=-1).reshape(-1)
-            truth = target.argmax(axis=-1).reshape(-1) if target.shape == pred.shape else target.reshape(-1).astype(np.int64)
+            truth = (
+                target.argmax(axis=-1).reshape(-1)
+                if target.shape == pred.shape
+                else target.reshape(-1).astype(np.int64)
+            )
         self.correct += float((labels == truth).sum())
         if any(n.startswith("top_") for n in self.names) and not self.binary:
             k = int(next(n for n in self.names if n.startswith("top_")).split("_")[1])
@@ -401,7 +428,9 @@ def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray
     if path.suffix == ".npy":
         labels = path.with_name(path.stem + "_labels.npy")
         return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
-    raise SystemExit(f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy")
+    raise SystemExit(
+        f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy"
+    )
 
 
 def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -451,11 +480,19 @@ class Placement:
 
 
 def train(
-    data: str, *, epochs: int | None = None, batch_size: int | None = None, seed: int | None = None, out: str = "checkpoints"
+    data: str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    out: str = "checkpoints",
 ) -> dict[str, float]:
     """Train as the network's train block says, on every local device (data parallel when there are
     several). Checkpoints (safetensors, canonical names) go to `out`; returns the last epoch's metrics."""
-    settings = {**TRAIN, **{k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "seed": seed}.items() if v is not None}}
+    settings = {
+        **TRAIN,
+        **{k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "seed": seed}.items() if v is not None},
+    }
     seed_value = int(settings.get("seed") or 0)
     placement = Placement()
     model = build_model(nnx.Rngs(seed_value))
@@ -478,7 +515,11 @@ def train(
     if placement.count > 1:
         print(f"data parallel over {placement.count} devices", flush=True)
     for epoch in range(1, int(settings["epochs"]) + 1):
-        order = np.random.default_rng((seed_value, epoch)).permutation(train_idx) if settings.get("shuffle", True) else train_idx
+        order = (
+            np.random.default_rng((seed_value, epoch)).permutation(train_idx)
+            if settings.get("shuffle", True)
+            else train_idx
+        )
         model.train()
         started, total, seen, metrics = time.perf_counter(), 0.0, 0, Metrics(list(METRICS), binary)
         for start in range(0, len(order), size):
@@ -538,7 +579,9 @@ def evaluate(
     for start in range(0, len(indices), 256):
         rows = indices[start : start + 256]
         batch = [arrays[name][rows] for name in INPUTS] + [targets[rows]]
-        *inputs, target = placement.batch(batch) if placement.usable(len(rows)) == len(rows) else [jnp.asarray(a) for a in batch]
+        *inputs, target = (
+            placement.batch(batch) if placement.usable(len(rows)) == len(rows) else [jnp.asarray(a) for a in batch]
+        )
         loss, pred = eval_step(model, tuple(inputs), target)
         total += float(loss) * len(rows)
         seen += len(rows)
@@ -558,7 +601,11 @@ def save_weights(model: nnx.Module, path: Path, epoch: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=f"Train {NETWORK} with JAX/Flax (generated by Neural).")
-    parser.add_argument("--data", default=TRAIN.get("data") or "synthetic", help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)")
+    parser.add_argument(
+        "--data",
+        default=TRAIN.get("data") or "synthetic",
+        help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the train block")
     parser.add_argument("--batch-size", type=int, default=None, help="override the train block")
     parser.add_argument("--seed", type=int, default=None, help="override the train block")

@@ -27,7 +27,13 @@ from neural.training.backend import Batch, require_training_setup
 # optax state fields -> PyTorch's optimizer buffer names, per optimizer
 BUFFERS: dict[str, dict[str, str]] = {
     "SGD": {"trace": "momentum_buffer"},
-    "Adam": {"mu": "exp_avg", "nu": "exp_avg_sq", "exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq", "max_exp_avg_sq": "max_exp_avg_sq"},
+    "Adam": {
+        "mu": "exp_avg",
+        "nu": "exp_avg_sq",
+        "exp_avg": "exp_avg",
+        "exp_avg_sq": "exp_avg_sq",
+        "max_exp_avg_sq": "max_exp_avg_sq",
+    },
     "RMSprop": {"nu": "square_avg", "mu": "grad_avg", "trace": "momentum_buffer"},
     "Adagrad": {"sum": "sum"},
 }
@@ -57,7 +63,9 @@ class JaxBackend:
         self.model: nnx.Module = m.build_model(nnx.Rngs(seed))
         tx = m.make_optimizer(m.OPTIMIZER, m.SCHEDULE, clip_norm, clip_value)
         self.optimizer = nnx.Optimizer(self.model, tx, wrt=nnx.Param)
-        self.plateau = m.Plateau(m.SCHEDULE) if m.SCHEDULE is not None and m.SCHEDULE["name"] == "ReduceOnPlateau" else None
+        self.plateau = (
+            m.Plateau(m.SCHEDULE) if m.SCHEDULE is not None and m.SCHEDULE["name"] == "ReduceOnPlateau" else None
+        )
         self.loss_fn = m.make_loss(m.LOSS)
         self.train_step, self.eval_step = m.make_steps(self.loss_fn)
         self.forward = nnx.jit(lambda model, inputs: model(*inputs))
@@ -124,7 +132,9 @@ class JaxBackend:
                 continue
             name, buffer = found
             _, layout, shape = self.table[name]
-            arrays[f"{name}/{buffer}"] = self.module.to_canonical_layout(np.asarray(variable[...]), layout, tuple(shape))
+            arrays[f"{name}/{buffer}"] = self.module.to_canonical_layout(
+                np.asarray(variable[...]), layout, tuple(shape)
+            )
         scalars = {
             "name": self.module.OPTIMIZER["name"],
             "iterations": self.iterations,
@@ -142,7 +152,13 @@ class JaxBackend:
         if self.plateau is None:
             return {"name": schedule["name"]}
         best = self.plateau.best if math.isfinite(self.plateau.best) else None
-        return {"name": "ReduceOnPlateau", "lr": self.plateau.lr, "best": best, "num_bad_epochs": self.plateau.bad_epochs, "last_epoch": 0}
+        return {
+            "name": "ReduceOnPlateau",
+            "lr": self.plateau.lr,
+            "best": best,
+            "num_bad_epochs": self.plateau.bad_epochs,
+            "last_epoch": 0,
+        }
 
     def load_optimizer_state(self, scalars: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         expected = self.module.OPTIMIZER["name"]
@@ -166,7 +182,9 @@ class JaxBackend:
         if self.plateau is not None and schedule.get("name") == "ReduceOnPlateau":
             self.plateau.lr = float(schedule["lr"])
             best = schedule.get("best")
-            self.plateau.best = float(best) if best is not None else (math.inf if self.plateau.mode == "min" else -math.inf)
+            self.plateau.best = (
+                float(best) if best is not None else (math.inf if self.plateau.mode == "min" else -math.inf)
+            )
             self.plateau.bad_epochs = int(schedule.get("num_bad_epochs", 0))
             self.module.set_learning_rate(self.optimizer, self.plateau.lr)
         self.last_lr = float(scalars.get("lr", self._scheduled(max(iterations - 1, 0))))

@@ -33,4 +33,7 @@ def weights_section() -> str:
 
 def training_section(shaped: ShapedNetwork) -> str:
     lines = [line for line in constants(shaped) if not line.startswith("EXECUTION")]
-    return "\n".join(["# ---- training (the train block of the .neural file) ----", "", *lines, "", "", runner_source()]) + "\n"
+    return (
+        "\n".join(["# ---- training (the train block of the .neural file) ----", "", *lines, "", "", runner_source()])
+        + "\n"
+    )

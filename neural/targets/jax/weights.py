@@ -79,7 +79,9 @@ def canonical_weights(model: nnx.Module, table: Mapping[str, Any] | None = None)
     return found
 
 
-def load_canonical(model: nnx.Module, weights: Mapping[str, np.ndarray], table: Mapping[str, Any] | None = None) -> None:
+def load_canonical(
+    model: nnx.Module, weights: Mapping[str, np.ndarray], table: Mapping[str, Any] | None = None
+) -> None:
     """Load canonical weights (every name of the table, PyTorch layouts) into the model's state."""
     table = WEIGHTS if table is None else table
     missing = sorted(set(table) - set(weights))

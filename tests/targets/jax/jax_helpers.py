@@ -29,7 +29,9 @@ def channels_first(shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
     return (shape[-1], *shape[:-1])
 
 
-def snippet_network(layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"') -> ShapedNetwork:
+def snippet_network(
+    layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"'
+) -> ShapedNetwork:
     """A network of `layers` on inputs of the given shapes, with a loss and SGD with momentum for the step check."""
     text = network_source(layers, *shapes, layout=layout)
     if loss is not None:
@@ -59,11 +61,15 @@ def check_generated(shaped: ShapedNetwork, tolerance: float = TOLERANCE, *, numb
     assert [tuple(o.shape[1:]) for o in outputs] == expected
     if numbers:
         for result in compare(shaped, ["jax"], tolerance=tolerance):
-            assert result.ok, f"{result.backend}: outputs differ by {result.forward:.3g}, after one step by {result.step}"
+            assert result.ok, (
+                f"{result.backend}: outputs differ by {result.forward:.3g}, after one step by {result.step}"
+            )
     return module
 
 
-def check_layer(layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"', tolerance: float = TOLERANCE) -> Any:
+def check_layer(
+    layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"', tolerance: float = TOLERANCE
+) -> Any:
     return check_generated(snippet_network(layers, *shapes, layout=layout, loss=loss), tolerance)
 
 
@@ -132,7 +138,9 @@ def check_group(group: Group, tolerance: float = TOLERANCE) -> None:
         failing = []
         for statement in group.statements:
             try:
-                check_generated(analyse(loads(group_source((statement,), group.shapes, group.layout)).network()), tolerance)
-            except Exception as single:  # noqa: BLE001 - report every failing case
+                check_generated(
+                    analyse(loads(group_source((statement,), group.shapes, group.layout)).network()), tolerance
+                )
+            except Exception as single:
                 failing.append(f"{statement}: {single}")
         raise AssertionError("failing cases:\n" + "\n".join(failing or [f"(only together) {exc}"])) from exc

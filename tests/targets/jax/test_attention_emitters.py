@@ -195,7 +195,9 @@ def test_fully_padded_rows_match_numpy() -> None:
 
 def test_padded_keys_get_no_attention() -> None:
     """Changing the value of a padded key changes nothing; changing a real one does."""
-    module = import_network(snippet_network("MultiHeadAttention(2, key_padding_mask=true)(a, b, c)", (4, 8), (5, 8), (5,)))
+    module = import_network(
+        snippet_network("MultiHeadAttention(2, key_padding_mask=true)(a, b, c)", (4, 8), (5, 8), (5,))
+    )
     model = module.build_model()
     model.eval()
     rng = np.random.default_rng(0)
@@ -243,14 +245,16 @@ def test_dropout_only_in_training() -> None:
 
 def test_generated_code_reads_well() -> None:
     code = format_code(
-        generate(snippet_network("MultiHeadAttention(2, key_padding_mask=true, causal=true)(a, b, c)", (6, 8), (5, 4), (5,)))
+        generate(
+            snippet_network("MultiHeadAttention(2, key_padding_mask=true, causal=true)(a, b, c)", (6, 8), (5, 4), (5,))
+        )
     )
     assert "self.multi_head_attention_1 = MultiHeadAttention(8, 2, kdim=4, vdim=4, causal=True, rngs=rngs)" in code
     assert "self.multi_head_attention_1(a, b, key_padding_mask=c)" in code
     code = format_code(generate(snippet_network("TransformerEncoder(4, 32, norm_first=true)", (6, 8))))
     assert "EncoderLayer(8, 4, 32, norm_first=True, rngs=rngs)" in code
     code = format_code(generate(snippet_network("TimeDistributed(Conv2D(4, 3))", (3, 6, 6, 2))))
-    assert "self.time_distributed_1 = nnx.Conv(2, 4, (3, 3), padding=\"VALID\", rngs=rngs)" in code
+    assert 'self.time_distributed_1 = nnx.Conv(2, 4, (3, 3), padding="VALID", rngs=rngs)' in code
     assert "time_distributed(lambda step: self.time_distributed_1(step), input)" in code
 
 
@@ -281,7 +285,9 @@ def test_generated_module_passes_ruff(tmp_path: object) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["FeedForward", "MultiHeadAttention", "EncoderLayer", "SqueezeExcitation", "BatchNorm"])
+@pytest.mark.parametrize(
+    "name", ["FeedForward", "MultiHeadAttention", "EncoderLayer", "SqueezeExcitation", "BatchNorm"]
+)
 def test_network_named_like_a_helper_class(name: str) -> None:
     """The model class gets another name rather than shadowing the helper its layers use."""
     from neural.api import analyse, loads

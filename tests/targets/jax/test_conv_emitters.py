@@ -145,8 +145,6 @@ RESIZING = [
 ALL = CASES + POOLING + RESIZING
 
 
-
-
 def one_per_kind(cases: list[tuple[str, tuple[int, ...]]]) -> list[tuple[str, tuple[int, ...]]]:
     """The first case of every layer kind."""
     seen: set[str] = set()
@@ -161,7 +159,9 @@ def one_per_kind(cases: list[tuple[str, tuple[int, ...]]]) -> list[tuple[str, tu
 
 # every case channels-last; channels-first (the same code between two moveaxis, axes counted differently)
 # the first case of each kind, plus every padding mode of the 2-D convolution
-FIRST = one_per_kind(ALL) + [(layer, shape) for layer, shape in CASES if layer.startswith("Conv2D(") and "padding" in layer]
+FIRST = one_per_kind(ALL) + [
+    (layer, shape) for layer, shape in CASES if layer.startswith("Conv2D(") and "padding" in layer
+]
 GROUPS = groups([(layer, [shape]) for layer, shape in ALL], size=20) + groups(
     [(layer, [channels_first(shape)]) for layer, shape in dict.fromkeys(FIRST)], "channels_first", size=20
 )
@@ -202,9 +202,15 @@ def test_unknown_length_channels_first_matches_numpy_runtime(layer: str) -> None
 # back for Flatten/Dense and the output; branches and merges; a conv after a sequence layer.
 NETWORKS = [
     ('Conv2D(4, 3, "relu")\nConv2D(5, 3, strides=2, padding="same")\nFlatten()\nDense(3)', (8, 8, 3)),
-    ('c = Conv2D(4, 3, padding="same")\nd = Conv2D(4, 1)(c)\ne = DepthwiseConv2D(3, padding="same")(c)\nAdd()(d, e)\nGlobalAveragePooling2D()\nDense(2)', (6, 7, 3)),
+    (
+        'c = Conv2D(4, 3, padding="same")\nd = Conv2D(4, 1)(c)\ne = DepthwiseConv2D(3, padding="same")(c)\nAdd()(d, e)\nGlobalAveragePooling2D()\nDense(2)',
+        (6, 7, 3),
+    ),
     ("Dense(4)\nConv1D(3, 3)\nConv1DTranspose(2, 3, strides=2)\nFlatten()\nDense(2)", (7, 5)),
-    ('c = Conv2D(4, 3, padding="same")\nu = Conv2DTranspose(4, 2, strides=2)(c)\nm = MaxPooling2D(2)(u)\nConcatenate()(c, m)\nConv2D(2, 1, "sigmoid")', (6, 6, 2)),
+    (
+        'c = Conv2D(4, 3, padding="same")\nu = Conv2DTranspose(4, 2, strides=2)(c)\nm = MaxPooling2D(2)(u)\nConcatenate()(c, m)\nConv2D(2, 1, "sigmoid")',
+        (6, 6, 2),
+    ),
 ]
 
 

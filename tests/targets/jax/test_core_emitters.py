@@ -11,9 +11,39 @@ from jax_helpers import Group, check_group, check_layer, groups, snippet_network
 
 from neural.targets.jax.load import import_network
 
-ACTIVATIONS = ("ReLU", "ReLU6", "SELU", "SiLU", "Mish", "Sigmoid", "HardSigmoid", "Tanh", "Softplus", "Softsign", "Exponential")
-ACTIVATION_NAMES = ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh",
-                    "softmax", "log_softmax", "softplus", "softsign", "exponential", "linear", "prelu")
+ACTIVATIONS = (
+    "ReLU",
+    "ReLU6",
+    "SELU",
+    "SiLU",
+    "Mish",
+    "Sigmoid",
+    "HardSigmoid",
+    "Tanh",
+    "Softplus",
+    "Softsign",
+    "Exponential",
+)
+ACTIVATION_NAMES = (
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "softsign",
+    "exponential",
+    "linear",
+    "prelu",
+)
 
 CASES = [
     ('Dense(7, "relu")', [(5,)]),

@@ -63,7 +63,12 @@ SCALED = {
         ("num_heads=8, ff_dim=2048", "num_heads=2, ff_dim=32"),
         ("Adam(learning_rate=1e-4)", "SGD(learning_rate=0.1)"),
     ),
-    "compat/sentiment.neural": (("(100,)", "(7,)"), ("10000, output_dim=300", "50, output_dim=8"), ("units=128", "units=6"), ("units=64", "units=5")),
+    "compat/sentiment.neural": (
+        ("(100,)", "(7,)"),
+        ("10000, output_dim=300", "50, output_dim=8"),
+        ("units=128", "units=6"),
+        ("units=64", "units=5"),
+    ),
     "mobilenet_v2.neural": (("(224, 224, 3)", "(32, 32, 3)"),),
     "unet.neural": (("(128, 128, 1)", "(32, 32, 1)"), ("Adam(learning_rate=1e-3)", "SGD(learning_rate=0.01)")),
     "inception.neural": (("(28, 28, 192)", "(9, 9, 192)"), ("optimizer: Adam", SGD)),
@@ -74,7 +79,10 @@ SCALED = {
         ("(8, 2048)", "(2, 32)"),
         ("Dense(8000)", "Dense(50)"),
         ("* 6", "* 2"),  # two of each layer: compiling twelve takes minutes on a CPU
-        ("optimizer: Adam(learning_rate=CosineDecay(5e-4, decay_steps=20000, warmup_steps=1000))", "optimizer: SGD(learning_rate=0.1)"),
+        (
+            "optimizer: Adam(learning_rate=CosineDecay(5e-4, decay_steps=20000, warmup_steps=1000))",
+            "optimizer: SGD(learning_rate=0.1)",
+        ),
     ),
     "bert_base.neural": (
         ("(128,)", "(9,)"),
@@ -83,14 +91,19 @@ SCALED = {
         ("TransformerEncoder(12, 3072,", "TransformerEncoder(4, 32,"),
         ("* 12", "* 2"),
         ("Cropping1D((0, 127))", "Cropping1D((0, 8))"),
-        ('Dense(768, "tanh")', f'Dense(16, "tanh")\n  loss: "mse"\n  optimizer: SGD(learning_rate=0.1)'),
+        ('Dense(768, "tanh")', 'Dense(16, "tanh")\n  loss: "mse"\n  optimizer: SGD(learning_rate=0.1)'),
     ),
 }
-LARGE = {"mobilenet_v2.neural", "unet.neural", "inception.neural", "resnet18.neural", "transformer_seq2seq.neural", "bert_base.neural"}
+LARGE = {
+    "mobilenet_v2.neural",
+    "unet.neural",
+    "inception.neural",
+    "resnet18.neural",
+    "transformer_seq2seq.neural",
+    "bert_base.neural",
+}
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in SCALED]
-)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in SCALED])
 def test_scaled_example_matches_numpy_runtime(name: str) -> None:
     check_generated(example(name, *SCALED[name]))

@@ -98,7 +98,12 @@ def test_running_statistics_use_the_unbiased_batch_variance() -> None:
 
 
 def test_generated_normalization_code() -> None:
-    code = generate(snippet_network("BatchNormalization()\nLayerNormalization(axis=(-2, -1))\nGroupNormalization(2)", (4, 4, 4)))
+    code = generate(
+        snippet_network("BatchNormalization()\nLayerNormalization(axis=(-2, -1))\nGroupNormalization(2)", (4, 4, 4))
+    )
     assert "self.batch_normalization_1 = BatchNorm(4)" in code
-    assert "nnx.LayerNorm(16, epsilon=1e-05, reduction_axes=(-2, -1), feature_axes=(-2, -1), use_fast_variance=False" in code
+    assert (
+        "nnx.LayerNorm(16, epsilon=1e-05, reduction_axes=(-2, -1), feature_axes=(-2, -1), use_fast_variance=False"
+        in code
+    )
     assert "nnx.GroupNorm(4, 2, epsilon=1e-05, use_fast_variance=False, rngs=rngs)" in code

@@ -40,9 +40,13 @@ SEQUENCES = [
 RANDOM = [
     ("LSTM(4, dropout=0.3)", [(5, 3)]),
     ("Bidirectional(GRU(4, dropout=0.2))", [(5, 3)]),
-    ('ConvLSTM2D(3, 3, dropout=0.2)', [(3, 6, 6, 2)]),
+    ("ConvLSTM2D(3, 3, dropout=0.2)", [(3, 6, 6, 2)]),
 ]
-GROUPS = groups(SEQUENCES) + groups(RANDOM) + groups([("ConvLSTM2D(3, 3, return_sequences=true)", [(4, 2, 6, 6)])], "channels_first")
+GROUPS = (
+    groups(SEQUENCES)
+    + groups(RANDOM)
+    + groups([("ConvLSTM2D(3, 3, return_sequences=true)", [(4, 2, 6, 6)])], "channels_first")
+)
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=[g.id for g in GROUPS])
@@ -70,19 +74,31 @@ def test_conv_lstm_states_channels_first_match_numpy_runtime() -> None:
 
 def test_recurrent_weights_keep_pytorch_names_and_two_biases() -> None:
     table = weight_table(snippet_network("Bidirectional(LSTM(4))", (5, 3)))
-    assert table["bidirectional_1.weight_ih_l0"] == (("bidirectional_1", "forward_layer", "ih", "kernel"), "linear", (16, 3))
-    assert table["bidirectional_1.bias_hh_l0_reverse"] == (("bidirectional_1", "backward_layer", "hh", "bias"), "same", (16,))
+    assert table["bidirectional_1.weight_ih_l0"] == (
+        ("bidirectional_1", "forward_layer", "ih", "kernel"),
+        "linear",
+        (16, 3),
+    )
+    assert table["bidirectional_1.bias_hh_l0_reverse"] == (
+        ("bidirectional_1", "backward_layer", "hh", "bias"),
+        "same",
+        (16,),
+    )
     assert len(table) == 8
 
 
 def test_go_backwards_reads_the_sequence_from_its_end() -> None:
     forward = import_network(snippet_network("LSTM(4, return_sequences=true)", (5, 3), loss=None)).build_model()
-    backward = import_network(snippet_network("LSTM(4, return_sequences=true, go_backwards=true)", (5, 3), loss=None)).build_model()
+    backward = import_network(
+        snippet_network("LSTM(4, return_sequences=true, go_backwards=true)", (5, 3), loss=None)
+    ).build_model()
     x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 5, 3)), dtype=jnp.float32)
     np.testing.assert_allclose(np.asarray(backward(x)), np.asarray(forward(x[:, ::-1])), rtol=1e-6)
 
 
 def test_generated_recurrent_code() -> None:
     code = format_code(generate(snippet_network('GRU(4, "relu", return_sequences=true, dropout=0.1)', (5, 3))))
-    assert 'self.gru_1 = RNN("GRU", 3, 4, activation=jax.nn.relu, return_sequences=True, dropout=0.1, rngs=rngs)' in code
+    assert (
+        'self.gru_1 = RNN("GRU", 3, 4, activation=jax.nn.relu, return_sequences=True, dropout=0.1, rngs=rngs)' in code
+    )
     assert "lax.scan(step, state, inputs, reverse=reverse)" in code

@@ -149,7 +149,10 @@ def stepped_together(optimizer: str, train_block: str = "", steps: int = 5) -> t
     jax_backend.load_weights(numpy_backend.weights())
     rng = np.random.default_rng(1)
     for _ in range(steps):
-        x, y = {"input": rng.standard_normal((6, 4)).astype(np.float32)}, 3 * rng.standard_normal((6, 3)).astype(np.float32)
+        x, y = (
+            {"input": rng.standard_normal((6, 4)).astype(np.float32)},
+            3 * rng.standard_normal((6, 3)).astype(np.float32),
+        )
         numpy_loss, _ = numpy_backend.train_batch(x, y)
         jax_loss, _ = jax_backend.train_batch(x, y)
         assert jax_loss == pytest.approx(numpy_loss, rel=1e-4)
@@ -180,7 +183,9 @@ def test_clipping_matches_numpy_runtime(train_block: str) -> None:
 
 
 def test_reduce_on_plateau_changes_the_rate_per_epoch_as_torch() -> None:
-    numpy_backend, jax_backend = stepped_together("SGD(learning_rate=ReduceOnPlateau(0.1, factor=0.5, patience=1))", steps=1)
+    numpy_backend, jax_backend = stepped_together(
+        "SGD(learning_rate=ReduceOnPlateau(0.1, factor=0.5, patience=1))", steps=1
+    )
     for value in (1.0, 0.9, 0.95, 0.97, 0.99, 0.5, 0.6, 0.7):
         numpy_backend.on_epoch_end(value)
         jax_backend.on_epoch_end(value)
@@ -191,7 +196,9 @@ def test_reduce_on_plateau_changes_the_rate_per_epoch_as_torch() -> None:
     assert numpy_backend.learning_rate() < 0.1
     assert_same_weights(numpy_backend.weights(), jax_backend.weights())
     scalars, _ = jax_backend.optimizer_state()
-    assert scalars["schedule"]["name"] == "ReduceOnPlateau" and scalars["schedule"]["lr"] == pytest.approx(numpy_backend.learning_rate())
+    assert scalars["schedule"]["name"] == "ReduceOnPlateau" and scalars["schedule"]["lr"] == pytest.approx(
+        numpy_backend.learning_rate()
+    )
 
 
 # --- resume -------------------------------------------------------------------------------------------------
@@ -226,18 +233,43 @@ def test_resumed_run_ends_with_the_weights_of_the_uninterrupted_run(tmp_path: Pa
 # --- the generated script -------------------------------------------------------------------------------------
 
 
-def test_generated_script_trains_one_epoch_on_synthetic_data(tmp_path: Path) -> None:
-    shaped = analyse(load(write(tmp_path)).network())
+SCRIPTED = """
+network Scripted {
+  input: (8, 8, 1)
+  layers:
+    Flatten()
+    Dense(16, "relu")
+    Dropout(0.2)
+    Output(10, "softmax")
+  loss: "sparse_categorical_crossentropy"
+  optimizer: SGD(learning_rate=ReduceOnPlateau(0.05, patience=0), momentum=0.9)
+  metrics: ["accuracy", "f1", TopKAccuracy(k=3)]
+  train {
+    epochs: 3 batch_size: 16 validation_split: 0.25 seed: 1 clip_norm: 1.0
+    early_stopping: EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=true)
+  }
+}
+"""
+
+
+def test_generated_script_trains_on_synthetic_data(tmp_path: Path) -> None:
+    """Schedule (ReduceOnPlateau), clipping, metrics, validation and early stopping in the script itself."""
+    shaped = analyse(loads(SCRIPTED).network())
     script = tmp_path / "model.py"
     script.write_text(format_code(generate(shaped)))
-    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300, check=True)
+    help_text = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300, check=True
+    )
     assert "--data" in help_text.stdout and "--epochs" in help_text.stdout
     result = subprocess.run(
-        [sys.executable, str(script), "--data", "synthetic:96", "--epochs", "1", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, str(script), "--data", "synthetic:96", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "epoch 1/1" in result.stdout and "val_accuracy" in result.stdout
+    assert "epoch 1/3" in result.stdout and "top_3_accuracy" in result.stdout and "val_f1" in result.stdout
     # its checkpoint (canonical names, safetensors) loads into the NumPy runtime and predicts as the JAX model
     weights = load_file(str(tmp_path / "out" / "model.safetensors"))
     numpy_backend, jax_backend = NumpyBackend(shaped), JaxBackend(shaped)
@@ -275,7 +307,9 @@ def test_generated_script_is_data_parallel_over_two_devices(tmp_path: Path) -> N
         out = tmp_path / f"out{devices}"
         code = TWO_DEVICES.replace("MODEL", repr(str(script))).replace("OUT", repr(str(out)))
         env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"}
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env, check=False
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         runs[devices] = json.loads(result.stdout.strip().splitlines()[-1])
     assert runs[2]["devices"] == runs[2]["placed"] == 2

@@ -21,7 +21,9 @@ _NAMED = {
 
 
 def _axis(e: EmitContext, axis: int = -1) -> int:
-    return e.jax_axis(axis, len(e.in_shape))
+    """The batched array's axis of language axis `axis` (-1 when it is the last one)."""
+    found = e.jax_axis(axis, len(e.in_shape))
+    return -1 if found == len(e.in_shape) else found
 
 
 @emitter(*_NAMED)

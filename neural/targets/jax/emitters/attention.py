@@ -148,7 +148,10 @@ def feed_forward(e: EmitContext) -> LayerCode:
     )
     prelu = cfg.activation == "prelu"
     activation = "nnx.PReLU(0.25)" if prelu else activation_callable(cfg.activation)
-    weights = {**linear_slots("linear1.", ("linear1",), cfg.use_bias), **linear_slots("linear2.", ("linear2",), cfg.use_bias)}
+    weights = {
+        **linear_slots("linear1.", ("linear1",), cfg.use_bias),
+        **linear_slots("linear2.", ("linear2",), cfg.use_bias),
+    }
     if prelu:
         weights["activation.weight"] = WeightSlot(("activation", "negative_slope"))
     return LayerCode(
@@ -224,5 +227,3 @@ def transformer_decoder(e: EmitContext) -> LayerCode:
         helpers=("DecoderLayer",),
         weights=_block_slots(cfg, ("self_attn", "cross_attn"), ("norm1", "norm2", "norm3")),
     )
-
-

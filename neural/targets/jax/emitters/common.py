@@ -71,6 +71,7 @@ def fused_activation(e: EmitContext, x: str, refs: Refs, layout: Layout) -> str:
     name = e.config.get("activation")
     rank = len(e.out_shape)
     axis = e.jax_axis(-1, rank, layout) if rank >= 1 else -1
+    axis = -1 if axis == rank else axis  # the last axis reads best as -1
     return activation_expr(name, x, axis=axis, prelu=refs.extras.get("activation", ""))
 
 

@@ -186,7 +186,9 @@ def conv_transpose(e: EmitContext) -> LayerCode:
     if not cfg.use_bias:
         kwargs["use_bias"] = False
     if cfg.groups != 1:
-        module = with_rngs(call("GroupedConvTranspose", e.channels(), cfg.filters, tuple(cfg.kernel_size), groups=cfg.groups, **kwargs))
+        module = with_rngs(
+            call("GroupedConvTranspose", e.channels(), cfg.filters, tuple(cfg.kernel_size), groups=cfg.groups, **kwargs)
+        )
         weights = {"weight": WeightSlot(("kernel",))}
         if cfg.use_bias:
             weights["bias"] = WeightSlot(("bias",))

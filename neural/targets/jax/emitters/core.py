@@ -27,11 +27,15 @@ def identity(e: EmitContext) -> LayerCode:
 
 @emitter("Flatten")
 def flatten(e: EmitContext) -> LayerCode:
-    return LayerCode(forward=single(lambda x: f"{x}.reshape({x}.shape[0], -1)"), needs="lang", produces="lang")
+    features = e.out_shape[0]
+    return LayerCode(forward=single(lambda x: f"{x}.reshape(-1, {features!r})"), needs="lang", produces="lang")
 
 
 @emitter("Reshape")
 def reshape(e: EmitContext) -> LayerCode:
+    if all(d is not None for d in e.out_shape):  # the batch axis is the only one left to infer
+        target = ", ".join(repr(d) for d in e.out_shape)
+        return LayerCode(forward=single(lambda x: f"{x}.reshape(-1, {target})"), needs="lang", produces="lang")
     target = ", ".join(repr(d) for d in e.config.target_shape)
     return LayerCode(forward=single(lambda x: f"{x}.reshape({x}.shape[0], {target})"), needs="lang", produces="lang")
 
@@ -45,7 +49,9 @@ def permute(e: EmitContext) -> LayerCode:
 @emitter("RepeatVector")
 def repeat_vector(e: EmitContext) -> LayerCode:
     n = e.config.n
-    return LayerCode(forward=single(lambda x: f"jnp.repeat({x}[:, None, :], {n!r}, axis=1)"), needs="lang", produces="lang")
+    return LayerCode(
+        forward=single(lambda x: f"jnp.repeat({x}[:, None, :], {n!r}, axis=1)"), needs="lang", produces="lang"
+    )
 
 
 @emitter("Embedding")

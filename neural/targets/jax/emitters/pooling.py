@@ -62,7 +62,9 @@ def pooling(e: EmitContext) -> LayerCode:
         extra = "" if cfg.count_include_pad or not padded else ", count_include_pad=False"
         return _pool_code(lambda x: f"nnx.avg_pool({x}, {window}, {strides}, {padding}{extra})")
     counted = lit(tuple(pads) if cfg.count_include_pad else ((0, 0),) * rank)
-    return _pool_code(lambda x: f"avg_pool_counted({x}, {window}, {strides}, {padding}, {counted})", ("avg_pool_counted",))
+    return _pool_code(
+        lambda x: f"avg_pool_counted({x}, {window}, {strides}, {padding}, {counted})", ("avg_pool_counted",)
+    )
 
 
 def _pool_code(forward, helpers: tuple[str, ...] = ()) -> LayerCode:  # type: ignore[no-untyped-def]
@@ -84,4 +86,6 @@ def adaptive_pooling(e: EmitContext) -> LayerCode:
     size = lit(tuple(e.config.output_size))
     reduce = lit("max" if "Max" in e.node.kind else "mean")
     axes = lit(e.spatial_axes(rank))
-    return LayerCode(forward=lambda inputs, m: f"adaptive_pool({inputs[0]}, {size}, {axes}, {reduce})", helpers=("adaptive_pool",))
+    return LayerCode(
+        forward=lambda inputs, m: f"adaptive_pool({inputs[0]}, {size}, {axes}, {reduce})", helpers=("adaptive_pool",)
+    )

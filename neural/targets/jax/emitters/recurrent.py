@@ -109,4 +109,3 @@ def conv_lstm2d(e: EmitContext) -> LayerCode:
         helpers=("ConvLSTM2D",),
         weights=weights,
     )
-

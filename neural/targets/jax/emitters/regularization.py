@@ -7,7 +7,9 @@ from neural.targets.jax.emit import EmitContext, LayerCode, call, emitter, with_
 
 @emitter("Dropout")
 def dropout(e: EmitContext) -> LayerCode:
-    return LayerCode(module=with_rngs(call("nnx.Dropout", e.config.rate)), forward=lambda inputs, m: f"{m}({inputs[0]})")
+    return LayerCode(
+        module=with_rngs(call("nnx.Dropout", e.config.rate)), forward=lambda inputs, m: f"{m}({inputs[0]})"
+    )
 
 
 @emitter("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")

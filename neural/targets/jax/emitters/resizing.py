@@ -25,9 +25,10 @@ def upsampling(e: EmitContext) -> LayerCode:
                 if size != 1:
                     x = f"jnp.repeat({x}, {size!r}, axis={axis!r})"
             return x
-        dims = [f"{x}.shape[{i}]" for i in range(rank + 2)]
+        out = e.out_shape if not e.moved(e.layout) else (*e.out_shape[1:], e.out_shape[0])
+        dims = [f"{x}.shape[0]"] + [repr(d) if d is not None else f"{x}.shape[{i + 1}]" for i, d in enumerate(out)]
         for axis, size in zip(axes, sizes):
-            if size != 1:
+            if size != 1 and out[axis - 1] is None:
                 dims[axis] = f"{dims[axis]} * {size!r}"
         return f'jax.image.resize({x}, ({", ".join(dims)}), "linear")'
 
