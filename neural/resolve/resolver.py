@@ -455,12 +455,12 @@ class NetworkBuilder:
             tensors = frame.names.get(ref.name)
             if tensors is None:
                 raise self._unknown_tensor(ref.name, ref.span, frame)
-            if ref.index is None:
+            if ref.output is None:
                 found.extend(tensors)
-            elif ref.index >= len(tensors):
-                raise InvalidValueError(f"`{ref.name}` has {len(tensors)} output(s); index {ref.index} is out of range", ref.span)
+            elif ref.output >= len(tensors):
+                raise InvalidValueError(f"`{ref.name}` has {len(tensors)} output(s); index {ref.output} is out of range", ref.span)
             else:
-                found.append(tensors[ref.index])
+                found.append(tensors[ref.output])
         return tuple(found)
 
     def _unknown_tensor(self, name: str, span: Span, frame: Frame) -> NeuralError:

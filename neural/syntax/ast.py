@@ -93,7 +93,7 @@ class InputRef(NamedTuple):
     """A reference to a named tensor, optionally one output of a multi-output layer: `enc[1]`."""
 
     name: str
-    index: int | None
+    output: int | None  # the `[i]` of `enc[i]`
     span: Span
 
 

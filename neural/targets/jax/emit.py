@@ -191,22 +191,9 @@ def single(fn: Callable[[str], str]) -> Callable[[Sequence[str], Refs], str]:
     return lambda inputs, m: fn(inputs[0])
 
 
-def via_module(inputs: Sequence[str], module: Refs) -> str:
-    return f"{module}({', '.join(inputs)})"
-
-
-def slots(prefix: str, mapping: Mapping[str, tuple[Path, str]], owner: str = "") -> dict[str, WeightSlot]:
-    """Weight slots `<prefix><name>` -> (path, layout) for a group of weights of one module."""
-    return {f"{prefix}{name}": WeightSlot(path, layout, owner) for name, (path, layout) in mapping.items()}
-
-
 def linear_slots(prefix: str = "", path: Path = (), bias: bool = True, owner: str = "") -> dict[str, WeightSlot]:
     """The canonical `weight` (out, in) / `bias` of an nnx.Linear at `path`."""
     found = {f"{prefix}weight": WeightSlot((*path, "kernel"), "linear", owner)}
     if bias:
         found[f"{prefix}bias"] = WeightSlot((*path, "bias"), "same", owner)
     return found
-
-
-def dims_text(values: Sequence[int]) -> str:
-    return lit(tuple(values))

@@ -178,9 +178,10 @@ class Plateau:
             spec["min_lr"],
         )
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.bad_epochs = 0
+        self.bad_epochs, self.last_epoch = 0, 0
 
     def step(self, value: float) -> float:
+        self.last_epoch += 1
         better = value < self.best * (1 - 1e-4) if self.mode == "min" else value > self.best * (1 + 1e-4)
         if better:
             self.best, self.bad_epochs = value, 0

@@ -70,7 +70,9 @@ class JaxBackend:
         self.train_step, self.eval_step = m.make_steps(self.loss_fn)
         self.forward = nnx.jit(lambda model, inputs: model(*inputs))
         self.iterations = 0
-        self.last_lr = self._scheduled(0)
+        self.rate = m.make_schedule(m.SCHEDULE, m.OPTIMIZER)
+        self.mode = ""
+        self.last_lr: float | None = None  # the rate of the last step, computed when asked for
         self.table: dict[str, Any] = dict(m.WEIGHTS)
         self.paths = {tuple(path): name for name, (path, _, _) in self.table.items()}
         self.param_names = [name for name, w in self._weights_of_model().items() if w]
@@ -82,27 +84,36 @@ class JaxBackend:
     def _scheduled(self, step: int) -> float:
         if self.plateau is not None:
             return float(self.plateau.lr)
-        m = self.module
-        return float(m.learning_rate_at(m.SCHEDULE, m.OPTIMIZER, step))
+        return float(self.rate(step)) if callable(self.rate) else float(self.rate)
+
+    def _switch(self, mode: str) -> None:
+        """model.train() / model.eval() when the mode changes (each walks the whole module graph)."""
+        if mode == self.mode:
+            return
+        if mode == "train":
+            self.model.train()
+        else:
+            self.model.eval()
+        self.mode = mode
 
     # --- steps ---
     def _inputs(self, x: Batch) -> tuple[jax.Array, ...]:
         return tuple(jnp.asarray(np.asarray(x[spec.name])) for spec in self.shaped.network.inputs)
 
     def train_batch(self, x: Batch, y: np.ndarray) -> tuple[float, np.ndarray]:
-        self.model.train()
-        self.last_lr = self._scheduled(self.iterations)
+        self._switch("train")
+        self.last_lr = self.plateau.lr if self.plateau is not None else None
         loss, pred = self.train_step(self.model, self.optimizer, self._inputs(x), jnp.asarray(np.asarray(y)))
         self.iterations += 1
         return float(loss), np.asarray(pred)
 
     def evaluate_batch(self, x: Batch, y: np.ndarray) -> tuple[float, np.ndarray]:
-        self.model.eval()
+        self._switch("eval")
         loss, pred = self.eval_step(self.model, self._inputs(x), jnp.asarray(np.asarray(y)))
         return float(loss), np.asarray(pred)
 
     def predict(self, x: Batch) -> np.ndarray:
-        self.model.eval()
+        self._switch("eval")
         return np.asarray(self.forward(self.model, self._inputs(x)))
 
     # --- state ---
@@ -138,7 +149,7 @@ class JaxBackend:
         scalars = {
             "name": self.module.OPTIMIZER["name"],
             "iterations": self.iterations,
-            "lr": self.last_lr,
+            "lr": self.learning_rate(),
             "steps": {name: self.iterations for name in self.param_names} if self.iterations else {},
             "schedule": self._schedule_state(),
         }
@@ -157,7 +168,7 @@ class JaxBackend:
             "lr": self.plateau.lr,
             "best": best,
             "num_bad_epochs": self.plateau.bad_epochs,
-            "last_epoch": 0,
+            "last_epoch": self.plateau.last_epoch,
         }
 
     def load_optimizer_state(self, scalars: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -186,8 +197,9 @@ class JaxBackend:
                 float(best) if best is not None else (math.inf if self.plateau.mode == "min" else -math.inf)
             )
             self.plateau.bad_epochs = int(schedule.get("num_bad_epochs", 0))
+            self.plateau.last_epoch = int(schedule.get("last_epoch", 0))
             self.module.set_learning_rate(self.optimizer, self.plateau.lr)
-        self.last_lr = float(scalars.get("lr", self._scheduled(max(iterations - 1, 0))))
+        self.last_lr = float(scalars["lr"]) if "lr" in scalars else None
 
     def rng_state(self) -> dict[str, Any]:
         """The dropout streams (keys and counts) of every random layer, as JSON."""
@@ -215,7 +227,9 @@ class JaxBackend:
 
     def learning_rate(self) -> float:
         """The rate of the last step (as the NumPy backend reports it)."""
-        return self.last_lr
+        if self.last_lr is not None:
+            return self.last_lr
+        return self._scheduled(max(self.iterations - 1, 0))
 
     def on_epoch_end(self, monitored: float) -> None:
         if self.plateau is not None:

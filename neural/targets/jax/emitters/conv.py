@@ -22,7 +22,6 @@ lax.conv_general_dilated (its kernel kept in PyTorch's layout).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from neural.errors import BackendError
 from neural.layers.conv import axis_padding, conv_transpose_length, effective_kernel
@@ -71,9 +70,12 @@ def conv_slots(e: EmitContext, bias: bool, prefix: str = "", path: tuple[str, ..
     return found
 
 
-def _conv_code(e: EmitContext, module: str, weights: dict[str, WeightSlot], helpers: tuple[str, ...] = ()) -> LayerCode:
+def _conv_code(
+    e: EmitContext, module: str, weights: dict[str, WeightSlot], helpers: tuple[str, ...] = (), comment: str = ""
+) -> LayerCode:
     """A channels-last module applied to the input, then the fused activation."""
     return LayerCode(
+        comment=comment,
         module=module,
         extras=prelu_extras(e),
         forward=lambda inputs, m: fused_activation(e, f"{m}({inputs[0]})", m, "flax"),
@@ -192,13 +194,10 @@ def conv_transpose(e: EmitContext) -> LayerCode:
         weights = {"weight": WeightSlot(("kernel",))}
         if cfg.use_bias:
             weights["bias"] = WeightSlot(("bias",))
-        return _conv_code(e, module, weights, ("GroupedConvTranspose",))
+        return _conv_code(e, module, weights, ("GroupedConvTranspose",), TRANSPOSE_COMMENT)
     kwargs["transpose_kernel"] = True
     module = with_rngs(call("nnx.ConvTranspose", e.channels(), cfg.filters, tuple(cfg.kernel_size), **kwargs))
-    return _conv_code(e, module, conv_slots(e, cfg.use_bias))
+    return _conv_code(e, module, conv_slots(e, cfg.use_bias), comment=TRANSPOSE_COMMENT)
 
 
-def collapse(values: Sequence[int | None]) -> object:
-    """One value when all agree, else a tuple."""
-    items = tuple(values)
-    return items[0] if items and all(v == items[0] for v in items) else items
+TRANSPOSE_COMMENT = "padding: of the stride-dilated input (lax.conv_transpose)"
