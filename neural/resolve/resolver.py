@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from neural.config.args import Arg, ArgTypeError, Config, bind
@@ -68,23 +68,88 @@ Flow = tuple[TensorRef, ...]
 # Layer names become attributes of generated models (torch.nn.Module, flax.nnx.Module): these are
 # taken by the frameworks themselves (torch 2.x nn.Module and nnx.Module public attributes).
 RESERVED_NAMES = frozenset(
-    """T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double
-    dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half
-    ipu load_state_dict modules mtia named_buffers named_children named_modules named_parameters parameters
-    register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
-    register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
-    register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
-    register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict to
-    to_empty train training type xpu zero_grad iter_children iter_modules perturb set_attributes sow
-    self None True False""".split()
+    [
+        "T_destination",
+        "add_module",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+        "iter_children",
+        "iter_modules",
+        "perturb",
+        "set_attributes",
+        "sow",
+        "self",
+        "None",
+        "True",
+        "False",
+    ]
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def snake_case(kind: str) -> str:
     """`Conv2DTranspose` -> `conv2d_transpose`, `ReLU` -> `relu`, `LSTM` -> `lstm`."""
-    for acronym, word in (("PReLU", "Prelu"), ("ReLU", "Relu"), ("GELU", "Gelu"), ("SELU", "Selu"), ("SiLU", "Silu"),
-                          ("ELU", "Elu"), ("LSTM", "Lstm"), ("GRU", "Gru"), ("RNN", "Rnn")):
+    for acronym, word in (
+        ("PReLU", "Prelu"),
+        ("ReLU", "Relu"),
+        ("GELU", "Gelu"),
+        ("SELU", "Selu"),
+        ("SiLU", "Silu"),
+        ("ELU", "Elu"),
+        ("LSTM", "Lstm"),
+        ("GRU", "Gru"),
+        ("RNN", "Rnn"),
+    ):
         kind = kind.replace(acronym, word)
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind)
     return s.lower()
@@ -133,7 +198,12 @@ class NetworkBuilder:
                     in_layers = entry.body is None
                     layers.extend(entry.body or ())
                 continue
-            if isinstance(entry, ast.Statement) and entry.body is not None and entry.args is None and entry.targets == ():
+            if (
+                isinstance(entry, ast.Statement)
+                and entry.body is not None
+                and entry.args is None
+                and entry.targets == ()
+            ):
                 section = SECTION_ALIASES.get(entry.head, entry.head)
                 if section in ("train", "execution", "input") and entry.repeat is None:
                     if self._claim_section(section, entry.head_span):
@@ -167,13 +237,17 @@ class NetworkBuilder:
         if "layers" not in self.sections:
             self.errors.append(NeuralSyntaxError(f"network `{decl.name}` has no `layers:` section", decl.name_span))
         elif not layers:
-            self.errors.append(NeuralSyntaxError(f"network `{decl.name}` has an empty `layers:` section", self.sections["layers"]))
+            self.errors.append(
+                NeuralSyntaxError(f"network `{decl.name}` has an empty `layers:` section", self.sections["layers"])
+            )
         flow = self._body(layers, flow, frame)
         outputs, output_names = self._outputs(values.get("outputs"), flow, frame)
         loss = self._guard(lambda: self._component("loss", values.get("loss"), LOSS_TABLE, LOSSES))
         optimizer = self._guard(lambda: self._optimizer(values.get("optimizer")))
         metrics = self._guard(lambda: self._metrics(values.get("metrics"))) or ()
-        train = self._guard(lambda: self._train(values.get("train"))) or Config({a.name: a.default for a in TRAIN_SCHEMA})
+        train = self._guard(lambda: self._train(values.get("train"))) or Config(
+            {a.name: a.default for a in TRAIN_SCHEMA}
+        )
         execution = self._guard(lambda: self._execution(values.get("execution"))) or Config(
             {a.name: a.default for a in EXECUTION_SCHEMA}
         )
@@ -220,7 +294,9 @@ class NetworkBuilder:
                 f"`{entry.key}` is a block: write `{entry.key} {{ key: value ... }}`", entry.key_span
             )
         hint = did_you_mean(entry.key, [*SECTIONS, *SECTION_ALIASES, "execute"])
-        return NameResolutionError(f"unknown network section `{entry.key}`", entry.key_span, hint=hint or "sections: " + ", ".join(SECTIONS))
+        return NameResolutionError(
+            f"unknown network section `{entry.key}`", entry.key_span, hint=hint or "sections: " + ", ".join(SECTIONS)
+        )
 
     def _statement_hint(self, stmt: ast.Statement) -> str | None:
         hint = did_you_mean(stmt.head, [*SECTIONS, *SECTION_ALIASES])
@@ -276,7 +352,9 @@ class NetworkBuilder:
         dims: Sequence[Any] = value if isinstance(value, (tuple, list)) else (value,)
         if len(dims) >= 2 and dims[0] is None:
             dims = dims[1:]  # an explicit batch axis
-        ok = len(dims) > 0 and all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in dims)
+        ok = len(dims) > 0 and all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in dims
+        )
         if not ok:
             raise InvalidValueError(
                 f"an input shape is a tuple of positive sizes (None for a size known only at run time); received {describe(value)}",
@@ -287,11 +365,11 @@ class NetworkBuilder:
 
     def _input_dtypes(self) -> list[InputSpec]:
         integer_readers = {ref.node for n in self.nodes if lookup(n.kind).integer_input for ref in n.inputs}  # type: ignore[union-attr]
-        return [
-            InputSpec(i.name, i.shape, i.span, "int64") if i.name in integer_readers else i for i in self.inputs
-        ]
+        return [InputSpec(i.name, i.shape, i.span, "int64") if i.name in integer_readers else i for i in self.inputs]
 
-    def _outputs(self, entry: ast.KeyValue | ast.Statement | None, flow: Flow | None, frame: Frame) -> tuple[Flow, tuple[str, ...]]:
+    def _outputs(
+        self, entry: ast.KeyValue | ast.Statement | None, flow: Flow | None, frame: Frame
+    ) -> tuple[Flow, tuple[str, ...]]:
         if entry is None:
             return flow or (), ()
         assert isinstance(entry, ast.KeyValue)
@@ -312,7 +390,11 @@ class NetworkBuilder:
         return tuple(refs), tuple(names)
 
     def _component(
-        self, section: str, entry: ast.KeyValue | ast.Statement | None, table: dict[str, ComponentSpec], specs: Sequence[ComponentSpec]
+        self,
+        section: str,
+        entry: ast.KeyValue | ast.Statement | None,
+        table: dict[str, ComponentSpec],
+        specs: Sequence[ComponentSpec],
     ) -> Component | None:
         if entry is None:
             return None
@@ -334,7 +416,9 @@ class NetworkBuilder:
         elif isinstance(value, CallValue):
             name, args, kwargs, name_span = value.func, value.args, value.kwargs, value.func_span
         else:
-            raise InvalidValueError(f"`{what}` expects a name or a call such as Adam(learning_rate=0.001); received {describe(value)}", span)
+            raise InvalidValueError(
+                f"`{what}` expects a name or a call such as Adam(learning_rate=0.001); received {describe(value)}", span
+            )
         spec = find_component(table, name)
         if spec is None:
             hint = did_you_mean(name, component_names(specs)) or f"known: {', '.join(s.name for s in specs)}"
@@ -458,16 +542,24 @@ class NetworkBuilder:
             if ref.output is None:
                 found.extend(tensors)
             elif ref.output >= len(tensors):
-                raise InvalidValueError(f"`{ref.name}` has {len(tensors)} output(s); index {ref.output} is out of range", ref.span)
+                raise InvalidValueError(
+                    f"`{ref.name}` has {len(tensors)} output(s); index {ref.output} is out of range", ref.span
+                )
             else:
                 found.append(tensors[ref.output])
         return tuple(found)
 
     def _unknown_tensor(self, name: str, span: Span, frame: Frame) -> NeuralError:
         if name in self.macros or lookup(name) is not None:
-            return NameResolutionError(f"`{name}` is a layer or macro, not a named output", span, hint="list names bound with `name = Layer(...)`")
+            return NameResolutionError(
+                f"`{name}` is a layer or macro, not a named output",
+                span,
+                hint="list names bound with `name = Layer(...)`",
+            )
         hint = did_you_mean(name, frame.names) or (
-            "named outputs here: " + ", ".join(frame.names) if frame.names else "name a layer's output with `name = Layer(...)`"
+            "named outputs here: " + ", ".join(frame.names)
+            if frame.names
+            else "name a layer's output with `name = Layer(...)`"
         )
         return NameResolutionError(f"no layer output named `{name}`", span, hint=hint)
 
@@ -476,7 +568,9 @@ class NetworkBuilder:
             return 1
         value = self.evaluator.eval(stmt.repeat, frame.env)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidValueError(f"a repetition count is a positive integer; received {describe(value)}", stmt.repeat.span)
+            raise InvalidValueError(
+                f"a repetition count is a positive integer; received {describe(value)}", stmt.repeat.span
+            )
         if value > MAX_NODES:
             raise InvalidValueError(f"repetition count {value} is above the limit of {MAX_NODES}", stmt.repeat.span)
         return value
@@ -513,7 +607,9 @@ class NetworkBuilder:
         if name.startswith("__"):
             raise NameResolutionError(f"names may not start with `__`: `{name}`", span)
 
-    def _once(self, stmt: ast.Statement, inputs: Flow | None, frame: Frame, device: str | None, name_output: bool) -> Flow:
+    def _once(
+        self, stmt: ast.Statement, inputs: Flow | None, frame: Frame, device: str | None, name_output: bool
+    ) -> Flow:
         head = stmt.head
         if head in RESIDUAL_BLOCKS and stmt.body is not None:
             return self._residual(stmt, self._single(inputs, head, stmt.head_span), frame, device)
@@ -542,7 +638,15 @@ class NetworkBuilder:
         return inputs
 
     # --- one layer ---
-    def _layer(self, stmt: ast.Statement, spec: LayerSpec, inputs: Flow | None, frame: Frame, device: str | None, name_output: bool) -> Flow:
+    def _layer(
+        self,
+        stmt: ast.Statement,
+        spec: LayerSpec,
+        inputs: Flow | None,
+        frame: Frame,
+        device: str | None,
+        name_output: bool,
+    ) -> Flow:
         name = self._node_name(stmt, spec, frame, name_output)
         config = self._configure(spec, stmt.args or (), stmt.span, frame, name)
         if inputs is None:
@@ -556,7 +660,9 @@ class NetworkBuilder:
         self.producers[name] = spec.kind
         return tuple(TensorRef(name, i) for i in range(spec.num_outputs(config)))
 
-    def _configure(self, spec: LayerSpec, args: Sequence[ast.Argument], span: Span, frame: Frame, node_name: str) -> Config:
+    def _configure(
+        self, spec: LayerSpec, args: Sequence[ast.Argument], span: Span, frame: Frame, node_name: str
+    ) -> Config:
         slots = [a.name for a in spec.schema if a.positional]
         positional: list[tuple[Any, Span]] = []
         named: list[tuple[str, Any, Span]] = []
@@ -600,13 +706,18 @@ class NetworkBuilder:
         return ", ".join(f"{ref} from {self.producers.get(ref.node, 'input')}" for ref in flow)
 
     def _node_name(self, stmt: ast.Statement, spec_or_word: LayerSpec | str, frame: Frame, name_output: bool) -> str:
+        """The user's name (`x = Layer(...)`) when it is free, else an automatic one."""
         if name_output and len(stmt.targets) == 1:
             local = stmt.targets[0][0]
             full = qualified(frame.scope, local)
             if full not in self.node_names:
                 self._check_name(local, stmt.targets[0][1])
                 return full
-        base = snake_case(spec_or_word if isinstance(spec_or_word, str) else spec_or_word.kind)
+        return self._auto_name(spec_or_word if isinstance(spec_or_word, str) else spec_or_word.kind, frame)
+
+    def _auto_name(self, kind: str, frame: Frame) -> str:
+        """`<kind>_<n>` in the frame's scope, the first n not taken."""
+        base = snake_case(kind)
         while True:
             frame.counters[base] = frame.counters.get(base, 0) + 1
             full = qualified(frame.scope, f"{base}_{frame.counters[base]}")
@@ -616,7 +727,13 @@ class NetworkBuilder:
 
     # --- macros ---
     def _expand_macro(
-        self, stmt: ast.Statement, macro: ast.DefineDecl, inputs: Flow | None, frame: Frame, device: str | None, name_output: bool
+        self,
+        stmt: ast.Statement,
+        macro: ast.DefineDecl,
+        inputs: Flow | None,
+        frame: Frame,
+        device: str | None,
+        name_output: bool,
     ) -> Flow:
         if stmt.body is not None:
             raise NeuralSyntaxError(f"macro `{macro.name}` does not take a `{{ ... }}` body", stmt.head_span)
@@ -664,8 +781,12 @@ class NetworkBuilder:
         for arg in named:
             assert arg.name is not None
             if arg.name not in names:
-                hint = did_you_mean(arg.name, names) or (f"its parameters: {', '.join(names)}" if names else "it takes no arguments")
-                raise NameResolutionError(f"macro `{macro.name}` has no parameter `{arg.name}`", arg.name_span or arg.span, hint=hint)
+                hint = did_you_mean(arg.name, names) or (
+                    f"its parameters: {', '.join(names)}" if names else "it takes no arguments"
+                )
+                raise NameResolutionError(
+                    f"macro `{macro.name}` has no parameter `{arg.name}`", arg.name_span or arg.span, hint=hint
+                )
             if arg.name in env:
                 raise InvalidValueError(f"macro parameter `{arg.name}` is given twice", arg.span)
             self.hpo.label = f"{macro.name}.{arg.name}"
@@ -684,9 +805,13 @@ class NetworkBuilder:
     # --- blocks ---
     def _residual(self, stmt: ast.Statement, inputs: Flow | None, frame: Frame, device: str | None) -> Flow:
         schema = (Arg("activation", ACTIVATION, None, positional=True, doc="applied after the addition"),)
-        config = bind(stmt.head, schema, [(self.evaluator.eval(a.value, frame.env), a.span) for a in stmt.args or () if a.name is None],
-                      [(a.name, self.evaluator.eval(a.value, frame.env), a.span) for a in stmt.args or () if a.name is not None],
-                      stmt.span)
+        config = bind(
+            stmt.head,
+            schema,
+            [(self.evaluator.eval(a.value, frame.env), a.span) for a in stmt.args or () if a.name is None],
+            [(a.name, self.evaluator.eval(a.value, frame.env), a.span) for a in stmt.args or () if a.name is not None],
+            stmt.span,
+        )
         main_entries = [e for e in stmt.body or () if not _is_block(e, "shortcut")]
         shortcuts = [e for e in stmt.body or () if _is_block(e, "shortcut")]
         if len(shortcuts) > 1:
@@ -703,7 +828,7 @@ class NetworkBuilder:
             raise _Poisoned()
         add_spec = lookup("Add")
         assert add_spec is not None
-        add_name = self._node_name(_named_none(stmt), "Add", frame, False)
+        add_name = self._auto_name("Add", frame)
         node = Node(add_name, "Add", Config({}), (*main[:1], *shortcut[:1]), stmt.head_span, frame.scope, device)
         self._check_single(main, "the main path of `Residual`", stmt)
         self._check_single(shortcut, "the shortcut of `Residual`", stmt)
@@ -711,8 +836,18 @@ class NetworkBuilder:
         self.producers[add_name] = "Residual"
         out: Flow = (TensorRef(add_name),)
         if config.activation not in (None, "linear"):
-            act_name = self._node_name(_named_none(stmt), "Activation", frame, False)
-            self.nodes.append(Node(act_name, "Activation", Config({"activation": config.activation}), out, stmt.head_span, frame.scope, device))
+            act_name = self._auto_name("Activation", frame)
+            self.nodes.append(
+                Node(
+                    act_name,
+                    "Activation",
+                    Config({"activation": config.activation}),
+                    out,
+                    stmt.head_span,
+                    frame.scope,
+                    device,
+                )
+            )
             self.producers[act_name] = "Residual"
             out = (TensorRef(act_name),)
         return out
@@ -753,7 +888,7 @@ class NetworkBuilder:
                     InvalidValueError(
                         f"the output of `{node.name}` ({node.kind}) is never used",
                         node.span,
-                        hint=_unused_hint(node),
+                        hint="name its output (`x = ...`) and pass it on, or remove the layer",
                     )
                 )
 
@@ -777,16 +912,8 @@ def qualified(scope: tuple[str, ...], local: str) -> str:
     return "_".join((*scope, local)) if local else "_".join(scope) + "_" if scope else ""
 
 
-def _unused_hint(node: Node) -> str:
-    return "name its output (`x = ...`) and pass it on, or remove the layer"
-
-
 def _is_block(entry: ast.Entry, word: str) -> bool:
     return isinstance(entry, ast.Statement) and entry.head == word and entry.body is not None
-
-
-def _named_none(stmt: ast.Statement) -> ast.Statement:
-    return ast.Statement(stmt.head, stmt.head_span, None, stmt.span)
 
 
 def config_span(entry: ast.KeyValue | ast.Statement | None) -> Span:
@@ -814,7 +941,9 @@ def _fields(body: Sequence[ast.Entry], evaluator: Evaluator) -> dict[str, Any]:
             raise NeuralSyntaxError("a `research` block holds `key: value` entries and nested blocks", entry.span)
         if key in fields:
             existing = fields[key]
-            fields[key] = [*existing, value] if isinstance(existing, list) and key in ("paper", "papers") else [existing, value]
+            fields[key] = (
+                [*existing, value] if isinstance(existing, list) and key in ("paper", "papers") else [existing, value]
+            )
         else:
             fields[key] = value
     return fields
@@ -832,7 +961,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def resolve(loaded: Loaded, assignment: Mapping[str, Any] | None = None, *, networks: Sequence[str] | None = None) -> Program:
+def resolve(
+    loaded: Loaded, assignment: Mapping[str, Any] | None = None, *, networks: Sequence[str] | None = None
+) -> Program:
     """Resolve every network (or those named) with HPO values from `assignment` (defaults elsewhere)."""
     errors: list[NeuralError] = []
     built: list[Network] = []
@@ -841,7 +972,11 @@ def resolve(loaded: Loaded, assignment: Mapping[str, Any] | None = None, *, netw
     for item in loaded.main.items:
         if isinstance(item, ast.NetworkDecl):
             if item.name in seen:
-                errors.append(NameResolutionError(f"network `{item.name}` is defined twice (first at {seen[item.name]})", item.name_span))
+                errors.append(
+                    NameResolutionError(
+                        f"network `{item.name}` is defined twice (first at {seen[item.name]})", item.name_span
+                    )
+                )
                 continue
             seen[item.name] = item.name_span
             if networks is not None and item.name not in networks:
