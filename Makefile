@@ -36,8 +36,10 @@ lint: $(VENV)/.all
 typecheck: $(VENV)/.all
 	$(BIN)/mypy
 
+# Parallel workers (pytest-xdist); the cases of one conformance group stay on one worker.
+PYTEST_WORKERS ?= auto
 pytest: $(VENV)/.all
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadgroup --durations=15
 
 docs: $(VENV)/.core
 	$(BIN)/python -m neural.docs

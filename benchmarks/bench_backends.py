@@ -18,15 +18,30 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "XLA_FLAGS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 BACKENDS = ("numpy", "pytorch", "tensorflow", "jax")
 
 
 def single_threaded_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-                "TF_NUM_INTEROP_THREADS": "1", "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-                "NEURAL_BENCH_CHILD": "1"})
+    env.update(
+        {
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "TF_NUM_INTRAOP_THREADS": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+            "NEURAL_BENCH_CHILD": "1",
+        }
+    )
     return env
 
 
@@ -74,13 +89,30 @@ def main() -> None:
         value = measure(args.backend, args.file, args.batch, args.runs, args.warmup)
         print("unavailable" if value is None else f"{value:.6f}")
         return
-    print(f"one training step of {args.file.name}, batch {args.batch}: median of {args.runs} after {args.warmup} warm-up steps, one thread")
+    print(
+        f"one training step of {args.file.name}, batch {args.batch}: median of {args.runs} after {args.warmup} warm-up steps, one thread"
+    )
     results: dict[str, float | None] = {}
     for backend in BACKENDS:
         out = subprocess.run(
-            [sys.executable, __file__, "--backend", backend, "--file", str(args.file), "--batch", str(args.batch),
-             "--runs", str(args.runs), "--warmup", str(args.warmup)],
-            capture_output=True, text=True, env=single_threaded_env(), check=False,
+            [
+                sys.executable,
+                __file__,
+                "--backend",
+                backend,
+                "--file",
+                str(args.file),
+                "--batch",
+                str(args.batch),
+                "--runs",
+                str(args.runs),
+                "--warmup",
+                str(args.warmup),
+            ],
+            capture_output=True,
+            text=True,
+            env=single_threaded_env(),
+            check=False,
         )
         line = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "unavailable"
         results[backend] = None if line == "unavailable" else float(line)

@@ -64,7 +64,10 @@ def hpo_assignments(params: Sequence[HpoParam]) -> list[dict[str, Any]]:
     if not params:
         return []
     finite = [p.space.values(limit=MAX_HPO_COMBINATIONS + 1) for p in params]
-    if all(v is not None for v in finite) and math.prod(len(v) for v in finite if v is not None) <= MAX_HPO_COMBINATIONS:
+    if (
+        all(v is not None for v in finite)
+        and math.prod(len(v) for v in finite if v is not None) <= MAX_HPO_COMBINATIONS
+    ):
         grids = [v for v in finite if v is not None]
     else:
         bounds = [p.space.bounds() for p in params]

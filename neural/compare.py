@@ -26,7 +26,12 @@ from neural.training.losses import build_loss
 from neural.training.optimizers import build_optimizer
 
 STOCHASTIC_FAMILIES = frozenset({"regularization"})
-ADAPTERS = {"pytorch": "neural.targets.pytorch.adapter", "jax": "neural.targets.jax.adapter", "tensorflow": "neural.targets.tensorflow.adapter", "onnx": "neural.targets.onnx.adapter"}
+ADAPTERS = {
+    "pytorch": "neural.targets.pytorch.adapter",
+    "jax": "neural.targets.jax.adapter",
+    "tensorflow": "neural.targets.tensorflow.adapter",
+    "onnx": "neural.targets.onnx.adapter",
+}
 
 
 class Adapter(Protocol):
@@ -52,7 +57,9 @@ class Comparison:
         return self.forward <= self.tolerance and (self.step is None or self.step <= self.tolerance)
 
 
-def random_inputs(shaped: ShapedNetwork, batch: int, rng: np.random.Generator, unknown: int = 6) -> dict[str, np.ndarray]:
+def random_inputs(
+    shaped: ShapedNetwork, batch: int, rng: np.random.Generator, unknown: int = 6
+) -> dict[str, np.ndarray]:
     """Random inputs for every network input (token ids below the reading Embedding's vocabulary)."""
     found: dict[str, np.ndarray] = {}
     vocab = _vocabularies(shaped)
@@ -166,7 +173,10 @@ def compare(
     inputs = random_inputs(shaped, batch, rng)
     expected = reference.forward(weights, inputs)
     trainable = (
-        shaped.network.loss is not None and shaped.network.optimizer is not None and len(expected) == 1 and shaped.params > 0
+        shaped.network.loss is not None
+        and shaped.network.optimizer is not None
+        and len(expected) == 1
+        and shaped.params > 0
     )
     training = deterministic_step(shaped)
     targets = random_targets(shaped, expected[0], rng) if trainable else None
@@ -180,7 +190,9 @@ def compare(
         assert targets is not None
         if float64 not in references:
             ref = NumpyReference(shaped, seed, np.float64) if float64 else reference
-            references[float64] = ref.train_step(weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training)
+            references[float64] = ref.train_step(
+                weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training
+            )
         return references[float64]
 
     results = []
@@ -196,7 +208,9 @@ def compare(
             note = "inference backend: no training step"
         elif targets is not None:
             float64 = bool(getattr(adapter, "supports_float64", False))
-            stepped = adapter.train_step(weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training)
+            stepped = adapter.train_step(
+                weights64 if float64 else weights, inputs64 if float64 else inputs, targets, training
+            )
             step = step_error(stepped, expected_step(float64))
         elif not trainable:
             note = "no training step (no loss, optimizer or parameters, or several outputs)"
@@ -212,6 +226,4 @@ def parse_backends(text: str, known: Sequence[str] = ("numpy", "pytorch", "jax",
 
 
 def report_rows(results: Sequence[Comparison]) -> list[dict[str, Any]]:
-    return [
-        {"backend": r.backend, "forward": r.forward, "step": r.step, "ok": r.ok, "note": r.note} for r in results
-    ]
+    return [{"backend": r.backend, "forward": r.forward, "step": r.step, "ok": r.ok, "note": r.note} for r in results]

@@ -95,7 +95,9 @@ class NeuralErrors(NeuralError):
             flat.extend(err.errors if isinstance(err, NeuralErrors) else [err])
         self.errors: tuple[NeuralError, ...] = tuple(flat)
         first = self.errors[0] if self.errors else None
-        super().__init__(f"{len(self.errors)} errors" if len(self.errors) != 1 else str(first), first.span if first else None)
+        super().__init__(
+            f"{len(self.errors)} errors" if len(self.errors) != 1 else str(first), first.span if first else None
+        )
 
 
 def raise_collected(errors: Sequence[NeuralError]) -> None:

@@ -71,7 +71,9 @@ class HpoSpace:
 
     @property
     def is_integer(self) -> bool:
-        return self.type == "range" and all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high, self.step or 1))
+        return self.type == "range" and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high, self.step or 1)
+        )
 
     def values(self, limit: int = 1000) -> tuple[Any, ...] | None:
         """Every value of a finite space (None when continuous or larger than `limit`)."""

@@ -57,8 +57,14 @@ def cli(debug: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--network", "network", default=None, help="Only check this network.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: the resolved IR with every shape, for tools.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the resolved IR with every shape, for tools.",
+)
 def check(files: Sequence[str], network: str | None, quiet: bool, fmt: str) -> None:
     """Parse, resolve and shape-check FILES (every small hyperparameter variant too)."""
     from neural.api import check_loaded
@@ -116,8 +122,16 @@ def summary(file: str, network: str | None, fmt: str) -> None:
 
 @cli.command(name="compile")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--backend", type=click.Choice(["pytorch", "tensorflow", "jax", "onnx"]), default="pytorch", show_default=True, help="Target framework.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the module here (default: stdout).")
+@click.option(
+    "--backend",
+    type=click.Choice(["pytorch", "tensorflow", "jax", "onnx"]),
+    default="pytorch",
+    show_default=True,
+    help="Target framework.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the module here (default: stdout)."
+)
 @click.option("--network", default=None, help="Network to compile (default: the first).")
 def compile_command(file: str, backend: str, output: str | None, network: str | None) -> None:
     """Generate a runnable, readable model module for FILE (with --backend onnx: an ONNX model, as `export`)."""
@@ -128,7 +142,9 @@ def compile_command(file: str, backend: str, output: str | None, network: str | 
 
     from neural.api import analyse, load
 
-    codegen = importlib.import_module(f"neural.targets.{backend}.codegen")  # pytorch, tensorflow or jax: no framework import
+    codegen = importlib.import_module(
+        f"neural.targets.{backend}.codegen"
+    )  # pytorch, tensorflow or jax: no framework import
     try:
         shaped = analyse(load(file).network(network))
         code = codegen.format_code(codegen.generate(shaped, source=file))
@@ -145,7 +161,9 @@ def compile_command(file: str, backend: str, output: str | None, network: str | 
     click.echo(f"wrote {output} ({shaped.network.name}, {shaped.params:,} parameters)", err=True)
 
 
-def _export_onnx(file: str | None, output: str | None, network: str | None, run: str | None = None, opset: int = 17, seed: int = 0) -> None:
+def _export_onnx(
+    file: str | None, output: str | None, network: str | None, run: str | None = None, opset: int = 17, seed: int = 0
+) -> None:
     """Export to ONNX, verified against PyTorch; print what was written and the measured difference."""
     from neural.errors import NeuralError
 
@@ -154,7 +172,9 @@ def _export_onnx(file: str | None, output: str | None, network: str | None, run:
     try:
         from neural.targets.onnx.export import TOLERANCE, export_file
     except ImportError as exc:
-        fail(NeuralError(f"ONNX export needs torch, onnx and onnxruntime: pip install 'neural-lang[torch,onnx]' ({exc})"))
+        fail(
+            NeuralError(f"ONNX export needs torch, onnx and onnxruntime: pip install 'neural-lang[torch,onnx]' ({exc})")
+        )
     try:
         exported = export_file(file, network=network, run=run, opset=opset, seed=seed)
         exported.save(output)
@@ -173,11 +193,18 @@ def _export_onnx(file: str | None, output: str | None, network: str | None, run:
 @click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="Model format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Write the model here.")
 @click.option("--network", default=None, help="Network to export (default: the first, or the run's).")
-@click.option("--run", "run", type=click.Path(file_okay=False), default=None,
-              help="Export the trained weights of this run directory (default: fresh weights); FILE is then optional.")
+@click.option(
+    "--run",
+    "run",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Export the trained weights of this run directory (default: fresh weights); FILE is then optional.",
+)
 @click.option("--opset", type=click.IntRange(17, 20), default=17, show_default=True, help="ONNX opset version.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fresh weights.")
-def export_command(file: str | None, fmt: str, output: str, network: str | None, run: str | None, opset: int, seed: int) -> None:
+def export_command(
+    file: str | None, fmt: str, output: str, network: str | None, run: str | None, opset: int, seed: int
+) -> None:
     """Export FILE's network as an ONNX model: named inputs and outputs, a dynamic batch axis, checked
     with onnx.checker and verified in onnxruntime against the PyTorch backend."""
     _export_onnx(file, output, network, run, opset, seed)
@@ -226,28 +253,62 @@ def _reporter(quiet: bool) -> Any:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--network", default=None, help="Network to train (default: the first).")
-@click.option("--backend", type=click.Choice(["auto", "numpy", "pytorch", "jax", "tensorflow"]), default="auto", show_default=True,
-              help="auto: PyTorch when installed, else the built-in NumPy runtime.")
-@click.option("--data", default=None, help="digits, synthetic[:N], mnist, fashion_mnist, cifar10, or a .npz/.npy/.csv file or image folder.")
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "numpy", "pytorch", "jax", "tensorflow"]),
+    default="auto",
+    show_default=True,
+    help="auto: PyTorch when installed, else the built-in NumPy runtime.",
+)
+@click.option(
+    "--data",
+    default=None,
+    help="digits, synthetic[:N], mnist, fashion_mnist, cifar10, or a .npz/.npy/.csv file or image folder.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the train block.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override the train block.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the train block.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<network>-<time>).")
+@click.option(
+    "--out", type=click.Path(file_okay=False), default=None, help="Run directory (default runs/<network>-<time>)."
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
 @click.option("--target", default=None, help="Target column of a .csv dataset.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def train(file: str, network: str | None, backend: str, data: str | None, epochs: int | None, batch_size: int | None,
-          seed: int | None, out: str | None, resume: bool, dtype: str, target: str | None, quiet: bool) -> None:
+def train(
+    file: str,
+    network: str | None,
+    backend: str,
+    data: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    out: str | None,
+    resume: bool,
+    dtype: str,
+    target: str | None,
+    quiet: bool,
+) -> None:
     """Train the network in FILE and save the run (metrics, checkpoints, model)."""
     from neural.training.loop import TrainingInterrupted
     from neural.training.session import train as run_training
 
     reporter = _reporter(quiet)
     try:
-        result = run_training(file, network=network, backend=backend, data=data, epochs=epochs, batch_size=batch_size,
-                              seed=seed, out=out, resume=resume, dtype=dtype, reporter=reporter,
-                              data_options={"target": target} if target else None)
+        result = run_training(
+            file,
+            network=network,
+            backend=backend,
+            data=data,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            out=out,
+            resume=resume,
+            dtype=dtype,
+            reporter=reporter,
+            data_options={"target": target} if target else None,
+        )
     except TrainingInterrupted as exc:
         from neural.errors import format_error
 

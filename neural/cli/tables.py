@@ -20,7 +20,9 @@ def print_summary(shaped: ShapedNetwork, console: Console | None = None) -> None
     table.add_column("Params", justify="right")
     table.add_column("MACs", justify="right")
     for spec in net.inputs:
-        table.add_row(spec.name, "Input" + (" (int64)" if spec.dtype == "int64" else ""), fmt_batched(spec.shape), "", "")
+        table.add_row(
+            spec.name, "Input" + (" (int64)" if spec.dtype == "int64" else ""), fmt_batched(spec.shape), "", ""
+        )
     for layer in shaped.layers:
         shapes = ", ".join(fmt_batched(s) for s in layer.output_shapes)
         params = human_count(layer.params) + (f" (+{layer.state:,} state)" if layer.state else "")

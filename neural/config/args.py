@@ -235,7 +235,7 @@ Pad = tuple[tuple[int, int], ...]
 
 @dataclass(frozen=True)
 class Padding(ArgType):
-    """"valid", "same" (and "causal" for 1-D), an int, a tuple of `n` ints, or `n` (before, after) pairs.
+    """ "valid", "same" (and "causal" for 1-D), an int, a tuple of `n` ints, or `n` (before, after) pairs.
 
     Normalized to "valid" / "same" / "causal" or a tuple of `n` (before, after) pairs.
     """
@@ -407,9 +407,7 @@ def bind(
         names = ", ".join(a.name for a in slots)
         taken = f"{len(slots)} positional {what}s ({names})" if slots else f"no positional {what}s"
         hint = _keyword_hint(schema, slots, extra_value)
-        raise InvalidValueError(
-            f"`{owner}` takes {taken}; received {len(positional)}", extra_span, hint=hint
-        )
+        raise InvalidValueError(f"`{owner}` takes {taken}; received {len(positional)}", extra_span, hint=hint)
     for arg, (value, vspan) in zip(slots, positional):
         values[arg.name] = convert_value(owner, arg, value, vspan)
         seen_at[arg.name] = vspan
@@ -428,7 +426,9 @@ def bind(
     for arg in schema:
         if arg.name not in values:
             if arg.required:
-                raise InvalidValueError(f"`{owner}` needs the {what} `{arg.name}`", span, hint=_signature(owner, schema))
+                raise InvalidValueError(
+                    f"`{owner}` needs the {what} `{arg.name}`", span, hint=_signature(owner, schema)
+                )
             values[arg.name] = arg.default
     return Config(values)
 

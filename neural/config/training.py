@@ -46,7 +46,13 @@ _FROM_LOGITS = Arg("from_logits", Bool(), False, doc="predictions are logits, no
 _SMOOTHING = Arg("label_smoothing", Float(min=0.0, max=1.0, max_open=True), 0.0, doc="label smoothing factor")
 
 LOSSES = (
-    ComponentSpec("categorical_crossentropy", "loss", (_FROM_LOGITS, _SMOOTHING), ("CategoricalCrossentropy", "cce", "crossentropy"), "one-hot targets"),
+    ComponentSpec(
+        "categorical_crossentropy",
+        "loss",
+        (_FROM_LOGITS, _SMOOTHING),
+        ("CategoricalCrossentropy", "cce", "crossentropy"),
+        "one-hot targets",
+    ),
     ComponentSpec(
         "sparse_categorical_crossentropy",
         "loss",
@@ -54,10 +60,22 @@ LOSSES = (
         ("SparseCategoricalCrossentropy", "scce", "cross_entropy", "CrossEntropyLoss", "nll"),
         "integer class targets",
     ),
-    ComponentSpec("binary_crossentropy", "loss", (_FROM_LOGITS, _SMOOTHING), ("BinaryCrossentropy", "bce", "BCELoss"), "0/1 targets"),
+    ComponentSpec(
+        "binary_crossentropy",
+        "loss",
+        (_FROM_LOGITS, _SMOOTHING),
+        ("BinaryCrossentropy", "bce", "BCELoss"),
+        "0/1 targets",
+    ),
     ComponentSpec("mean_squared_error", "loss", (), ("mse", "MeanSquaredError", "MSELoss"), "regression"),
     ComponentSpec("mean_absolute_error", "loss", (), ("mae", "MeanAbsoluteError", "L1Loss"), "regression"),
-    ComponentSpec("huber", "loss", (Arg("delta", POSITIVE, 1.0, positional=True),), ("Huber", "huber_loss", "HuberLoss", "smooth_l1"), "regression"),
+    ComponentSpec(
+        "huber",
+        "loss",
+        (Arg("delta", POSITIVE, 1.0, positional=True),),
+        ("Huber", "huber_loss", "HuberLoss", "smooth_l1"),
+        "regression",
+    ),
 )
 
 _WARMUP = Arg("warmup_steps", Int(min=0), 0, doc="linear warm-up from 0 over this many steps first")
@@ -137,7 +155,8 @@ def _learning_rate(value: Any) -> Any:
     if isinstance(value, CallValue):
         raise ArgTypeError(
             "a positive number or a schedule",
-            detail=did_you_mean(value.func, [s.name for s in SCHEDULES]) or "schedules: " + ", ".join(s.name for s in SCHEDULES),
+            detail=did_you_mean(value.func, [s.name for s in SCHEDULES])
+            or "schedules: " + ", ".join(s.name for s in SCHEDULES),
         )
     return POSITIVE.convert(value)
 
@@ -158,7 +177,12 @@ OPTIMIZERS = (
     ComponentSpec(
         "SGD",
         "optimizer",
-        (learning_rate_arg(0.01), Arg("momentum", Float(min=0.0, max=1.0, max_open=True), 0.0), Arg("nesterov", Bool(), False), _WEIGHT_DECAY),
+        (
+            learning_rate_arg(0.01),
+            Arg("momentum", Float(min=0.0, max=1.0, max_open=True), 0.0),
+            Arg("nesterov", Bool(), False),
+            _WEIGHT_DECAY,
+        ),
         ("sgd",),
     ),
     ComponentSpec(
@@ -214,8 +238,18 @@ OPTIMIZERS = (
 )
 
 METRICS = (
-    ComponentSpec("accuracy", "metric", (), ("acc", "Accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy")),
-    ComponentSpec("top_k_accuracy", "metric", (Arg("k", Int(min=1), 5, positional=True),), ("TopKAccuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy")),
+    ComponentSpec(
+        "accuracy",
+        "metric",
+        (),
+        ("acc", "Accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy"),
+    ),
+    ComponentSpec(
+        "top_k_accuracy",
+        "metric",
+        (Arg("k", Int(min=1), 5, positional=True),),
+        ("TopKAccuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"),
+    ),
     ComponentSpec("precision", "metric", (), ("Precision",)),
     ComponentSpec("recall", "metric", (), ("Recall",)),
     ComponentSpec("f1", "metric", (), ("f1_score", "F1Score")),
@@ -240,11 +274,13 @@ _DEVICE_RE = re.compile(r"^(auto|cpu|mps|(cuda|gpu)(:\d+)?)$")
 
 
 def normalize_device(value: Any) -> str:
-    """"auto", "cpu", "mps", "cuda" or "cuda:N" ("gpu" is accepted for "cuda")."""
+    """ "auto", "cpu", "mps", "cuda" or "cuda:N" ("gpu" is accepted for "cuda")."""
     if isinstance(value, SymbolValue):
         value = value.name
     if not isinstance(value, str) or not _DEVICE_RE.match(value.strip().lower()):
-        raise ArgTypeError('"auto", "cpu", "cuda", "cuda:N" or "mps"', detail=did_you_mean(str(value), ["auto", "cpu", "cuda", "mps"]))
+        raise ArgTypeError(
+            '"auto", "cpu", "cuda", "cuda:N" or "mps"', detail=did_you_mean(str(value), ["auto", "cpu", "cuda", "mps"])
+        )
     return value.strip().lower().replace("gpu", "cuda")
 
 
@@ -262,24 +298,66 @@ def _early_stopping(value: Any) -> Any:
 TRAIN_SCHEMA = (
     Arg("epochs", Int(min=1), 10, doc="passes over the training data"),
     Arg("batch_size", Int(min=1), 32, doc="samples per step"),
-    Arg("validation_split", Float(0.0, 1.0, max_open=True), 0.0, aliases=("val_split",), doc="fraction held out for validation"),
+    Arg(
+        "validation_split",
+        Float(0.0, 1.0, max_open=True),
+        0.0,
+        aliases=("val_split",),
+        doc="fraction held out for validation",
+    ),
     Arg("test_split", Float(0.0, 1.0, max_open=True), 0.0, doc="fraction held out for a final test"),
     Arg("shuffle", Bool(), True, doc="reshuffle training data every epoch"),
     Arg("seed", Optional_(Int(min=0)), None, doc="random seed (weights, shuffling, dropout)"),
-    Arg("early_stopping", Custom("true or EarlyStopping(...)", _early_stopping), None, doc="stop when a metric stops improving"),
-    Arg("clip_norm", Optional_(POSITIVE), None, aliases=("clipnorm", "gradient_clip_norm", "gradient_clip", "max_grad_norm"), doc="clip the global gradient norm"),
-    Arg("clip_value", Optional_(POSITIVE), None, aliases=("clipvalue", "gradient_clip_value"), doc="clip each gradient element"),
+    Arg(
+        "early_stopping",
+        Custom("true or EarlyStopping(...)", _early_stopping),
+        None,
+        doc="stop when a metric stops improving",
+    ),
+    Arg(
+        "clip_norm",
+        Optional_(POSITIVE),
+        None,
+        aliases=("clipnorm", "gradient_clip_norm", "gradient_clip", "max_grad_norm"),
+        doc="clip the global gradient norm",
+    ),
+    Arg(
+        "clip_value",
+        Optional_(POSITIVE),
+        None,
+        aliases=("clipvalue", "gradient_clip_value"),
+        doc="clip each gradient element",
+    ),
     Arg("data", Optional_(Str("a dataset name or path")), None, aliases=("dataset",), doc="dataset name or path"),
     Arg("checkpoint_every", Int(min=1), 1, doc="epochs between checkpoints"),
-    Arg("search_method", Choice(("random", "grid", "bayesian", "tpe"), {"optuna": "tpe"}), "tpe", doc="hyperparameter search strategy"),
+    Arg(
+        "search_method",
+        Choice(("random", "grid", "bayesian", "tpe"), {"optuna": "tpe"}),
+        "tpe",
+        doc="hyperparameter search strategy",
+    ),
     Arg("trials", Int(min=1), 20, aliases=("n_trials",), doc="hyperparameter search trials"),
 )
 TRAIN_HPO_LIST_KEYS = frozenset({"epochs", "batch_size", "validation_split", "clip_norm", "clip_value"})
 
 EXECUTION_SCHEMA = (
     Arg("device", DEVICE, "auto", doc='"auto", "cpu", "cuda", "cuda:N" or "mps"'),
-    Arg("precision", Choice(("float32", "float64", "mixed"), {"fp32": "float32", "fp64": "float64", "amp": "mixed", "fp16": "mixed", "bf16": "mixed"}), "float32", aliases=("dtype",)),
-    Arg("devices", OneOf((Int(min=1), Choice(("auto",)))), 1, aliases=("gpus", "nproc"), doc="processes/devices for data parallel training"),
+    Arg(
+        "precision",
+        Choice(
+            ("float32", "float64", "mixed"),
+            {"fp32": "float32", "fp64": "float64", "amp": "mixed", "fp16": "mixed", "bf16": "mixed"},
+        ),
+        "float32",
+        aliases=("dtype",),
+    ),
+    Arg(
+        "devices",
+        OneOf((Int(min=1), Choice(("auto",)))),
+        1,
+        aliases=("gpus", "nproc"),
+        doc="processes/devices for data parallel training",
+    ),
     Arg("compile", Bool(), False, doc="compile the model (torch.compile / jit)"),
 )
 

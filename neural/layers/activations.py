@@ -41,7 +41,9 @@ ACTIVATION_ALIASES: dict[str, str] = {
     "logsoftmax": "log_softmax",
     "exp": "exponential",
 }
-ACTIVATION = Optional_(Choice(ACTIVATION_NAMES, ACTIVATION_ALIASES, what="an activation name (relu, gelu, tanh, softmax, ...)"))
+ACTIVATION = Optional_(
+    Choice(ACTIVATION_NAMES, ACTIVATION_ALIASES, what="an activation name (relu, gelu, tanh, softmax, ...)")
+)
 LEAKY_RELU_SLOPE = 0.01
 PRELU_INIT = 0.25
 
@@ -109,7 +111,14 @@ class LeakyReLU(_Elementwise):
     kind = "LeakyReLU"
     function = "leaky_relu"
     schema = (
-        Arg("negative_slope", Float(min=0.0), LEAKY_RELU_SLOPE, positional=True, aliases=("alpha",), doc="slope for x < 0"),
+        Arg(
+            "negative_slope",
+            Float(min=0.0),
+            LEAKY_RELU_SLOPE,
+            positional=True,
+            aliases=("alpha",),
+            doc="slope for x < 0",
+        ),
     )
 
 

@@ -102,7 +102,9 @@ def _heads_divide(spec: LayerSpec, features: int, num_heads: int, shape: Shape, 
 
 def _count_inputs(spec: LayerSpec, inputs: Sequence[Shape], low: int, high: int, names: str) -> None:
     if not low <= len(inputs) <= high:
-        expected = f"{low} input" if low == high == 1 else (f"{low} inputs" if low == high else f"{low} to {high} inputs")
+        expected = (
+            f"{low} input" if low == high == 1 else (f"{low} inputs" if low == high else f"{low} to {high} inputs")
+        )
         received = " and ".join(fmt_shape(s) for s in inputs) or "no input"
         raise spec.fail(f"{expected} ({names})", f"{len(inputs)}: {received}")
 
@@ -127,13 +129,40 @@ class MultiHeadAttention(LayerSpec):
     max_inputs = 4
     schema = (
         Arg("num_heads", Int(min=1), positional=True, aliases=("heads", "nhead"), doc="number of attention heads"),
-        Arg("key_dim", Optional_(Int(min=1)), None, positional=True, aliases=("head_dim",), doc="size of each head for query and key (default: query features // num_heads)"),
-        Arg("value_dim", Optional_(Int(min=1)), None, positional=True, doc="size of each head for value (default: key_dim)"),
+        Arg(
+            "key_dim",
+            Optional_(Int(min=1)),
+            None,
+            positional=True,
+            aliases=("head_dim",),
+            doc="size of each head for query and key (default: query features // num_heads)",
+        ),
+        Arg(
+            "value_dim",
+            Optional_(Int(min=1)),
+            None,
+            positional=True,
+            doc="size of each head for value (default: key_dim)",
+        ),
         Arg("dropout", DROPOUT, 0.0, positional=True, doc="dropout on the attention weights"),
         Arg("use_bias", Bool(), True, aliases=("bias",), doc="biases in the four projections"),
-        Arg("output_dim", Optional_(Int(min=1)), None, aliases=("output_shape",), doc="output features (default: query features)"),
-        Arg("embed_dim", Optional_(Int(min=1)), None, aliases=("d_model",), doc="query features, checked against the input when given"),
-        Arg("causal", Bool(), False, aliases=("use_causal_mask", "is_causal"), doc="query i attends only to keys j <= i"),
+        Arg(
+            "output_dim",
+            Optional_(Int(min=1)),
+            None,
+            aliases=("output_shape",),
+            doc="output features (default: query features)",
+        ),
+        Arg(
+            "embed_dim",
+            Optional_(Int(min=1)),
+            None,
+            aliases=("d_model",),
+            doc="query features, checked against the input when given",
+        ),
+        Arg(
+            "causal", Bool(), False, aliases=("use_causal_mask", "is_causal"), doc="query i attends only to keys j <= i"
+        ),
         Arg("key_padding_mask", Bool(), False, doc="take a last input (key_len,): 1 = token, 0 = padding"),
     )
     shape_rule = "query (Tq, Dq), value (Tv, Dv) [, key (Tv, Dk)] [, mask (Tv,)] -> (Tq, output_dim)"
@@ -208,9 +237,17 @@ class Attention(LayerSpec):
     max_inputs = 3
     schema = (
         Arg("use_scale", Bool(), False, positional=True, doc="learn a scalar that scales the scores"),
-        Arg("score_mode", Choice(("dot", "concat")), "dot", positional=True, doc='"dot" (query @ key^T) or "concat" (tanh of query + key)'),
+        Arg(
+            "score_mode",
+            Choice(("dot", "concat")),
+            "dot",
+            positional=True,
+            doc='"dot" (query @ key^T) or "concat" (tanh of query + key)',
+        ),
         Arg("dropout", DROPOUT, 0.0, doc="dropout on the attention weights"),
-        Arg("causal", Bool(), False, aliases=("use_causal_mask", "is_causal"), doc="query i attends only to keys j <= i"),
+        Arg(
+            "causal", Bool(), False, aliases=("use_causal_mask", "is_causal"), doc="query i attends only to keys j <= i"
+        ),
     )
     shape_rule = "query (Tq, D), value (Tv, Dv) [, key (Tv, D)] -> (Tq, Dv)"
 
@@ -225,7 +262,9 @@ class Attention(LayerSpec):
         if not _same_dim(k[0], v[0]):
             raise self.fail("key and value of the same length", f"key {fmt_shape(key)} and value {fmt_shape(value)}")
         if q[1] != k[1]:
-            raise self.fail("query and key with the same number of features", f"query {fmt_shape(query)} and key {fmt_shape(key)}")
+            raise self.fail(
+                "query and key with the same number of features", f"query {fmt_shape(query)} and key {fmt_shape(key)}"
+            )
         length = k[0] if k[0] is not None else v[0]
         return q, (length, v[1]), (length, k[1])
 
@@ -266,13 +305,23 @@ class PositionalEncoding(LayerSpec):
     schema = (
         Arg(
             "kind",
-            Choice(("sinusoidal", "learned"), {"sine": "sinusoidal", "fixed": "sinusoidal", "learnable": "learned", "trainable": "learned"}),
+            Choice(
+                ("sinusoidal", "learned"),
+                {"sine": "sinusoidal", "fixed": "sinusoidal", "learnable": "learned", "trainable": "learned"},
+            ),
             "sinusoidal",
             positional=True,
             aliases=("type", "mode"),
             doc='"sinusoidal" (fixed) or "learned" (a trainable table)',
         ),
-        Arg("max_len", Optional_(Int(min=1)), None, positional=True, aliases=("max_length", "maxlen", "sequence_length"), doc="longest sequence (default: the input's length)"),
+        Arg(
+            "max_len",
+            Optional_(Int(min=1)),
+            None,
+            positional=True,
+            aliases=("max_length", "maxlen", "sequence_length"),
+            doc="longest sequence (default: the input's length)",
+        ),
         Arg("dropout", DROPOUT, 0.0, aliases=("rate",), doc="dropout after adding the encoding"),
     )
     shape_rule = "(T, D) -> (T, D); T <= max_len; D even for sinusoidal"
@@ -315,7 +364,13 @@ class FeedForward(LayerSpec):
     aliases = ("PositionwiseFeedForward", "FFN")
     family = "attention"
     schema = (
-        Arg("ff_dim", Int(min=1), positional=True, aliases=("dim_feedforward", "units", "hidden_dim", "intermediate_dim"), doc="hidden features"),
+        Arg(
+            "ff_dim",
+            Int(min=1),
+            positional=True,
+            aliases=("dim_feedforward", "units", "hidden_dim", "intermediate_dim"),
+            doc="hidden features",
+        ),
         activation_arg("relu"),
         Arg("dropout", DROPOUT, 0.0, doc="dropout after the activation"),
         Arg("use_bias", Bool(), True, aliases=("bias",), doc="biases in both linear layers"),
@@ -339,7 +394,10 @@ class FeedForward(LayerSpec):
 
     def weights(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Mapping[str, Weight]:
         features = self._features(inputs[0])
-        return {**_feed_forward_weights(cfg.ff_dim, features, self._out(cfg, features), cfg.use_bias), **activation_weights(cfg)}
+        return {
+            **_feed_forward_weights(cfg.ff_dim, features, self._out(cfg, features), cfg.use_bias),
+            **activation_weights(cfg),
+        }
 
     def macs(self, cfg: Config, inputs: Sequence[Shape], outputs: Sequence[Shape], ctx: LayerContext) -> int | None:
         features = self._features(inputs[0])
@@ -372,14 +430,56 @@ def _norm_weights(name: str, features: int, use_bias: bool) -> dict[str, Weight]
 def _transformer_schema(causal_default: bool) -> tuple[Arg, ...]:
     return (
         Arg("num_heads", Int(min=1), positional=True, aliases=("nhead", "heads"), doc="attention heads"),
-        Arg("ff_dim", Int(min=1), positional=True, aliases=("dim_feedforward", "intermediate_dim"), doc="feed-forward hidden features"),
-        Arg("dropout", DROPOUT, 0.1, positional=True, doc="dropout on attention weights, feed-forward and residual branches"),
-        Arg("activation", TRANSFORMER_ACTIVATION, "relu", positional=True, doc='feed-forward activation: "relu" or "gelu"'),
-        Arg("norm_first", Bool(), False, aliases=("normalize_first",), doc="pre-norm (LayerNorm before each block) instead of post-norm"),
-        Arg("layer_norm_eps", Float(0.0, min_open=True), LAYER_NORM_EPS, aliases=("layer_norm_epsilon", "eps"), doc="LayerNorm epsilon"),
-        Arg("causal", Bool(), causal_default, aliases=("is_causal",), doc="self-attention: position i attends only to positions <= i"),
+        Arg(
+            "ff_dim",
+            Int(min=1),
+            positional=True,
+            aliases=("dim_feedforward", "intermediate_dim"),
+            doc="feed-forward hidden features",
+        ),
+        Arg(
+            "dropout",
+            DROPOUT,
+            0.1,
+            positional=True,
+            doc="dropout on attention weights, feed-forward and residual branches",
+        ),
+        Arg(
+            "activation",
+            TRANSFORMER_ACTIVATION,
+            "relu",
+            positional=True,
+            doc='feed-forward activation: "relu" or "gelu"',
+        ),
+        Arg(
+            "norm_first",
+            Bool(),
+            False,
+            aliases=("normalize_first",),
+            doc="pre-norm (LayerNorm before each block) instead of post-norm",
+        ),
+        Arg(
+            "layer_norm_eps",
+            Float(0.0, min_open=True),
+            LAYER_NORM_EPS,
+            aliases=("layer_norm_epsilon", "eps"),
+            doc="LayerNorm epsilon",
+        ),
+        Arg(
+            "causal",
+            Bool(),
+            causal_default,
+            aliases=("is_causal",),
+            doc="self-attention: position i attends only to positions <= i",
+        ),
         Arg("key_padding_mask", Bool(), False, doc="take a padding mask input (length,): 1 = token, 0 = padding"),
-        Arg("d_model", Optional_(Int(min=1)), None, aliases=("embed_dim",), doc="model features, checked against the input when given"),
+        Arg(
+            "d_model",
+            Optional_(Int(min=1)),
+            None,
+            aliases=("embed_dim",),
+            doc="model features, checked against the input when given",
+        ),
         Arg("use_bias", Bool(), True, aliases=("bias",), doc="biases in the linear layers and LayerNorms"),
     )
 
@@ -476,7 +576,11 @@ class TransformerDecoder(_TransformerLayer):
 
     def _sizes(self, cfg: Config, inputs: Sequence[Shape]) -> tuple[Dim, Dim, int]:
         """(target length, memory length, d_model)."""
-        masks = [name for name, on in (("target_mask", cfg.key_padding_mask), ("memory_mask", cfg.memory_key_padding_mask)) if on]
+        masks = [
+            name
+            for name, on in (("target_mask", cfg.key_padding_mask), ("memory_mask", cfg.memory_key_padding_mask))
+            if on
+        ]
         count = 2 + len(masks)
         _count_inputs(self, inputs, count, count, ", ".join(["target", "memory", *masks]))
         target, memory = inputs[0], inputs[1]

@@ -105,7 +105,9 @@ class Reshape(LayerSpec):
                 raise self.fail(f"a size divisible by {known_part} to reshape to {fmt_shape(target)}", shape)
             return tuple(total // known_part if d == -1 else d for d in target)
         if known_part != total:
-            raise self.fail(f"{known_part} elements to reshape to {fmt_shape(target)}", f"{fmt_shape(shape)} ({total} elements)")
+            raise self.fail(
+                f"{known_part} elements to reshape to {fmt_shape(target)}", f"{fmt_shape(shape)} ({total} elements)"
+            )
         return target
 
 
@@ -120,7 +122,9 @@ class Permute(LayerSpec):
 
     def check_config(self, cfg: Config) -> Config:
         if sorted(cfg.dims) != list(range(1, len(cfg.dims) + 1)):
-            raise InvalidValueError(f"`Permute` argument `dims` must be a permutation of 1..{len(cfg.dims)}; received {cfg.dims}")
+            raise InvalidValueError(
+                f"`Permute` argument `dims` must be a permutation of 1..{len(cfg.dims)}; received {cfg.dims}"
+            )
         return cfg
 
     def output_shape(self, cfg: Config, inputs: Sequence[Shape], ctx: LayerContext) -> Outputs:

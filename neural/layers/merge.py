@@ -89,7 +89,12 @@ class Dot(LayerSpec):
     min_inputs = 2
     max_inputs = 2
     schema = (
-        Arg("axes", OneOf((Int(), IntSeq(min_len=2))), positional=True, doc="axis (or pair of axes) to contract, counting the batch axis as 0"),
+        Arg(
+            "axes",
+            OneOf((Int(), IntSeq(min_len=2))),
+            positional=True,
+            doc="axis (or pair of axes) to contract, counting the batch axis as 0",
+        ),
         Arg("normalize", Bool(), False, doc="L2-normalize along the axes first (cosine similarity)"),
     )
     shape_rule = "contracts one axis of each input; output holds the remaining axes ((1,) if none)"

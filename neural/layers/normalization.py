@@ -37,7 +37,13 @@ def torch_momentum(momentum: float) -> float:
 
 
 def _epsilon_arg() -> Arg:
-    return Arg("epsilon", Float(min=0.0, min_open=True), DEFAULT_EPSILON, aliases=("eps",), doc="added to the variance (PyTorch default 1e-5)")
+    return Arg(
+        "epsilon",
+        Float(min=0.0, min_open=True),
+        DEFAULT_EPSILON,
+        aliases=("eps",),
+        doc="added to the variance (PyTorch default 1e-5)",
+    )
 
 
 def _center_arg(default: bool, aliases: tuple[str, ...] = ()) -> Arg:
@@ -49,15 +55,30 @@ def _scale_arg(default: bool) -> Arg:
 
 
 def _affine_arg(aliases: tuple[str, ...] = ()) -> Arg:
-    return Arg("affine", Optional_(Bool()), None, aliases=aliases, doc="PyTorch switch: when given, sets both center and scale")
+    return Arg(
+        "affine", Optional_(Bool()), None, aliases=aliases, doc="PyTorch switch: when given, sets both center and scale"
+    )
 
 
 def _channel_axis_arg() -> Arg:
-    return Arg("axis", Optional_(Int()), None, aliases=("dim",), doc="channel axis of the non-batch dims (default: from the layout)")
+    return Arg(
+        "axis",
+        Optional_(Int()),
+        None,
+        aliases=("dim",),
+        doc="channel axis of the non-batch dims (default: from the layout)",
+    )
 
 
 def _num_features_arg(name: str = "num_features", aliases: tuple[str, ...] = ()) -> Arg:
-    return Arg(name, Optional_(Int(min=1)), None, positional=True, aliases=aliases, doc="expected channel count (PyTorch style; checked)")
+    return Arg(
+        name,
+        Optional_(Int(min=1)),
+        None,
+        positional=True,
+        aliases=aliases,
+        doc="expected channel count (PyTorch style; checked)",
+    )
 
 
 class _Norm(LayerSpec):
@@ -110,7 +131,12 @@ class BatchNormalization(_Norm):
     schema = (
         _num_features_arg(),
         _channel_axis_arg(),
-        Arg("momentum", Float(0.0, 1.0), DEFAULT_MOMENTUM, doc="Keras convention: weight of the old running value (PyTorch's is 1 - this)"),
+        Arg(
+            "momentum",
+            Float(0.0, 1.0),
+            DEFAULT_MOMENTUM,
+            doc="Keras convention: weight of the old running value (PyTorch's is 1 - this)",
+        ),
         _epsilon_arg(),
         _center_arg(True),
         _scale_arg(True),
@@ -152,8 +178,20 @@ class LayerNormalization(_Norm):
     kind = "LayerNormalization"
     aliases = ("LayerNorm",)
     schema = (
-        Arg("normalized_shape", Optional_(IntSeq()), None, positional=True, doc="PyTorch style: the trailing dims to normalize (checked)"),
-        Arg("axis", Optional_(AXES), None, aliases=("dim",), doc="axis or trailing axes to normalize (default -1, or those of normalized_shape)"),
+        Arg(
+            "normalized_shape",
+            Optional_(IntSeq()),
+            None,
+            positional=True,
+            doc="PyTorch style: the trailing dims to normalize (checked)",
+        ),
+        Arg(
+            "axis",
+            Optional_(AXES),
+            None,
+            aliases=("dim",),
+            doc="axis or trailing axes to normalize (default -1, or those of normalized_shape)",
+        ),
         _epsilon_arg(),
         _center_arg(True, aliases=("bias",)),
         _scale_arg(True),
@@ -174,7 +212,9 @@ class LayerNormalization(_Norm):
             raise self.fail(f"an input of rank at least {len(raw)} to normalize {len(raw)} axes", shape)
         resolved = sorted({check_axis(self, shape, a) for a in raw})
         if len(resolved) != len(raw) or resolved != list(range(rank - len(raw), rank)):
-            raise self.fail(f"`axis` {_axis_text(raw)} to name the trailing axes of the input (as PyTorch's LayerNorm)", shape)
+            raise self.fail(
+                f"`axis` {_axis_text(raw)} to name the trailing axes of the input (as PyTorch's LayerNorm)", shape
+            )
         return tuple(resolved)
 
     def normalized_shape(self, cfg: Config, shape: Shape) -> tuple[int, ...]:
@@ -204,7 +244,15 @@ class InstanceNormalization(_Norm):
     """Normalizes each channel of each sample over its spatial dims: shape-preserving; optional weight/bias (C,)."""
 
     kind = "InstanceNormalization"
-    aliases = ("InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "InstanceNorm1D", "InstanceNorm2D", "InstanceNorm3D")
+    aliases = (
+        "InstanceNorm",
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "InstanceNorm1D",
+        "InstanceNorm2D",
+        "InstanceNorm3D",
+    )
     schema = (
         _num_features_arg(),
         _channel_axis_arg(),
@@ -213,7 +261,12 @@ class InstanceNormalization(_Norm):
         _scale_arg(False),
         _affine_arg(),
         Arg("track_running_stats", Bool(), False, doc="keep running statistics (state) as batch norm does"),
-        Arg("momentum", Float(0.0, 1.0), DEFAULT_MOMENTUM, doc="Keras convention, for the running statistics (PyTorch's is 1 - this)"),
+        Arg(
+            "momentum",
+            Float(0.0, 1.0),
+            DEFAULT_MOMENTUM,
+            doc="Keras convention, for the running statistics (PyTorch's is 1 - this)",
+        ),
     )
     shape_rule = "(*spatial, C) -> same shape (any spatial rank >= 1); weight/bias (C,) when affine"
 
@@ -245,7 +298,14 @@ class GroupNormalization(_Norm):
     kind = "GroupNormalization"
     aliases = ("GroupNorm",)
     schema = (
-        Arg("groups", Int(min=1), 32, positional=True, aliases=("num_groups",), doc="number of channel groups (divides the channels)"),
+        Arg(
+            "groups",
+            Int(min=1),
+            32,
+            positional=True,
+            aliases=("num_groups",),
+            doc="number of channel groups (divides the channels)",
+        ),
         _num_features_arg("num_channels"),
         _channel_axis_arg(),
         _epsilon_arg(),

@@ -48,7 +48,14 @@ def _sequence_args(bias_doc: str = "learn biases (bias_ih and bias_hh)", states:
 
 
 def _activation_arg(default: str, aliases: tuple[str, ...] = ()) -> Arg:
-    return Arg("activation", ACTIVATION, default, positional=True, aliases=aliases, doc="activation of the candidate state / output")
+    return Arg(
+        "activation",
+        ACTIVATION,
+        default,
+        positional=True,
+        aliases=aliases,
+        doc="activation of the candidate state / output",
+    )
 
 
 def _recurrent_activation_arg() -> Arg:
@@ -59,7 +66,9 @@ def _check_activations(kind: str, cfg: Config) -> None:
     """Recurrent activations are plain functions: the learned `prelu` has no single place in a cell."""
     for name in ("activation", "recurrent_activation"):
         if name in cfg and cfg[name] == "prelu":
-            raise InvalidValueError(f'`{kind}` argument `{name}` cannot be "prelu" (a learned activation); received "prelu"')
+            raise InvalidValueError(
+                f'`{kind}` argument `{name}` cannot be "prelu" (a learned activation); received "prelu"'
+            )
 
 
 def _check_dilated_strides(kind: str, cfg: Config) -> None:
@@ -180,7 +189,12 @@ class Bidirectional(LayerSpec):
     kind = "Bidirectional"
     family = "recurrent"
     schema = (
-        Arg("layer", nested_layer_type("a recurrent layer such as LSTM(64)", _is_recurrent), positional=True, doc="SimpleRNN, LSTM or GRU"),
+        Arg(
+            "layer",
+            nested_layer_type("a recurrent layer such as LSTM(64)", _is_recurrent),
+            positional=True,
+            doc="SimpleRNN, LSTM or GRU",
+        ),
         Arg(
             "merge_mode",
             Optional_(Choice(MERGE_MODES, MERGE_ALIASES)),
@@ -189,7 +203,9 @@ class Bidirectional(LayerSpec):
             doc='"concat", "sum", "mul", "ave", or none for two outputs (forward, backward)',
         ),
     )
-    shape_rule = "inner output (..., units) -> (..., 2*units) with concat, (..., units) otherwise; states: forward then backward"
+    shape_rule = (
+        "inner output (..., units) -> (..., 2*units) with concat, (..., units) otherwise; states: forward then backward"
+    )
 
     def _inner(self, cfg: Config) -> tuple[LayerSpec, Config]:
         layer: NestedLayer = cfg.layer
@@ -234,12 +250,23 @@ class ConvLSTM2D(LayerSpec):
     kind = "ConvLSTM2D"
     family = "recurrent"
     schema = (
-        Arg("filters", Int(min=1), positional=True, aliases=("out_channels", "hidden_channels"), doc="channels of the hidden state"),
+        Arg(
+            "filters",
+            Int(min=1),
+            positional=True,
+            aliases=("out_channels", "hidden_channels"),
+            doc="channels of the hidden state",
+        ),
         Arg("kernel_size", IntTuple(2), positional=True, doc="kernel of both convolutions"),
         _activation_arg("tanh"),
         Arg("recurrent_activation", ACTIVATION, "sigmoid", doc="activation of the gates"),
         Arg("strides", IntTuple(2), (1, 1), aliases=("stride",), doc="strides of the input convolution"),
-        Arg("padding", Choice(("valid", "same")), "valid", doc='"valid" or "same" (input convolution; the recurrent one is "same")'),
+        Arg(
+            "padding",
+            Choice(("valid", "same")),
+            "valid",
+            doc='"valid" or "same" (input convolution; the recurrent one is "same")',
+        ),
         Arg("dilation_rate", IntTuple(2), (1, 1), aliases=("dilation",), doc="dilation of the input convolution"),
         *_sequence_args("learn one bias (4*filters,)", states="h, c"),
     )
@@ -280,7 +307,9 @@ class ConvLSTM2D(LayerSpec):
         span = d * (k - 1) + 1
         if size < span:
             kernel = "x".join(str(x) for x in cfg.kernel_size)
-            what = f"rows and cols of at least the kernel {kernel}" + (f" dilated by {cfg.dilation_rate}" if d > 1 else "")
+            what = f"rows and cols of at least the kernel {kernel}" + (
+                f" dilated by {cfg.dilation_rate}" if d > 1 else ""
+            )
             raise ShapeError(f'{self.kind} expects {what} (padding "valid"), received {fmt_shape(shape)}')
         return (size - span) // s + 1
 

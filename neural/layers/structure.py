@@ -98,8 +98,20 @@ class SqueezeExcitation(LayerSpec):
     aliases = ("SE", "SEBlock")
     family = "structure"
     schema = (
-        Arg("squeeze_channels", Optional_(Int(min=1)), None, positional=True, doc="channels of the squeeze (overrides ratio)"),
-        Arg("ratio", Float(0.0, 1.0, min_open=True), 0.25, aliases=("se_ratio",), doc="squeeze channels as a fraction of C"),
+        Arg(
+            "squeeze_channels",
+            Optional_(Int(min=1)),
+            None,
+            positional=True,
+            doc="channels of the squeeze (overrides ratio)",
+        ),
+        Arg(
+            "ratio",
+            Float(0.0, 1.0, min_open=True),
+            0.25,
+            aliases=("se_ratio",),
+            doc="squeeze channels as a fraction of C",
+        ),
         activation_arg("relu", positional=False),
         Arg(
             "gate",

@@ -139,7 +139,10 @@ class Evaluator:
             values = dict(zip(names, positional))
             for key, value in named.items():
                 if key not in names or key in values:
-                    raise InvalidValueError(f"{call.func}() has no argument `{key}`" if key not in names else f"`{key}` given twice", call.span)
+                    raise InvalidValueError(
+                        f"{call.func}() has no argument `{key}`" if key not in names else f"`{key}` given twice",
+                        call.span,
+                    )
                 values[key] = value
             if "low" not in values or "high" not in values:
                 raise InvalidValueError(f"{call.func}() needs low and high", call.span)
@@ -170,4 +173,8 @@ def _choice(options: tuple[Any, ...], span: Span) -> HpoSpace:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (isinstance(value, float) and math.isnan(value))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+    )

@@ -44,7 +44,9 @@ def _key(path: str) -> str:
         return path
 
 
-def _collect(module: ast.Module, macros: dict[str, ast.DefineDecl], stack: list[str], errors: list[NeuralError]) -> None:
+def _collect(
+    module: ast.Module, macros: dict[str, ast.DefineDecl], stack: list[str], errors: list[NeuralError]
+) -> None:
     from neural.layers.registry import lookup
 
     for item in module.items:
@@ -67,7 +69,11 @@ def _collect(module: ast.Module, macros: dict[str, ast.DefineDecl], stack: list[
 
 
 def _import(
-    module: ast.Module, item: ast.ImportDecl, macros: dict[str, ast.DefineDecl], stack: list[str], errors: list[NeuralError]
+    module: ast.Module,
+    item: ast.ImportDecl,
+    macros: dict[str, ast.DefineDecl],
+    stack: list[str],
+    errors: list[NeuralError],
 ) -> None:
     base = Path(module.path).parent if module.path not in ("<string>", "<stdin>") else Path.cwd()
     target = (base / item.path).resolve()

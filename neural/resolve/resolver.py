@@ -234,6 +234,7 @@ class NetworkBuilder:
         self._guard(lambda: self._inputs(values.get("input")))
         frame = Frame(env={}, names={spec.name: (TensorRef(spec.name),) for spec in self.inputs}, scope=())
         flow: Flow | None = tuple(TensorRef(spec.name) for spec in self.inputs) if self.inputs else None
+        self._guard(lambda: self._check_network_name(decl.name, decl.name_span))
         if "layers" not in self.sections:
             self.errors.append(NeuralSyntaxError(f"network `{decl.name}` has no `layers:` section", decl.name_span))
         elif not layers:
@@ -596,6 +597,13 @@ class NetworkBuilder:
         for i, (name, span) in enumerate(targets):
             self._check_name(name, span)
             frame.names[name] = out if len(targets) == 1 else (out[i],)
+
+    def _check_network_name(self, name: str, span: Span) -> None:
+        """A network name becomes a class name in generated code: no reserved word, no leading `__`."""
+        if keyword.iskeyword(name):
+            raise NameResolutionError(f"`{name}` is a reserved word; choose another network name", span)
+        if name.startswith("__"):
+            raise NameResolutionError(f"network names may not start with `__`: `{name}`", span)
 
     def _check_name(self, name: str, span: Span) -> None:
         if keyword.iskeyword(name):

@@ -61,12 +61,16 @@ def run_pass(
     total.backward()
     return Pass(
         outputs=[o.data.copy() for o in outputs],
-        input_grads={n: t.grad if t.grad is not None else np.zeros_like(t.data) for n, t in tensors.items() if t.requires_grad},
+        input_grads={
+            n: t.grad if t.grad is not None else np.zeros_like(t.data) for n, t in tensors.items() if t.requires_grad
+        },
         param_grads={n: p.grad if p.grad is not None else np.zeros_like(p.data) for n, p in model.params.items()},
     )
 
 
-def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float, limit: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def numerical_gradient(
+    f: Callable[[], float], array: np.ndarray, eps: float, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Central differences of `f` at (at most `limit` random) elements of `array` (modified in place and restored).
 
     Returns (flat indices, gradient values).

@@ -78,7 +78,9 @@ class Model:
             if target is None:
                 continue
             if tuple(np.shape(value)) != target.shape:
-                raise BackendError(f"weight {name} has shape {tuple(np.shape(value))}, the network needs {target.shape}")
+                raise BackendError(
+                    f"weight {name} has shape {tuple(np.shape(value))}, the network needs {target.shape}"
+                )
             target[...] = np.asarray(value, dtype=self.dtype)
 
     def zero_grad(self) -> None:
@@ -125,8 +127,6 @@ class Model:
             expected = spec.shape
             actual = data.shape[1:]
             if len(actual) != len(expected) or any(e is not None and e != a for e, a in zip(expected, actual)):
-                raise BackendError(
-                    f"input `{spec.name}` expects samples of shape {expected}, received {actual}"
-                )
+                raise BackendError(f"input `{spec.name}` expects samples of shape {expected}, received {actual}")
             values[spec.name] = (raw if isinstance(raw, Tensor) else Tensor(data),)
         return values

@@ -176,7 +176,11 @@ def _advanced(index: Any) -> bool:
 def concat(tensors: Sequence[Tensor], axis: int) -> Tensor:
     sizes = [t.shape[axis] for t in tensors]
     bounds = np.cumsum(sizes)[:-1]
-    return make(np.concatenate([t.data for t in tensors], axis=axis), tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)))
+    return make(
+        np.concatenate([t.data for t in tensors], axis=axis),
+        tuple(tensors),
+        lambda g: tuple(np.split(g, bounds, axis=axis)),
+    )
 
 
 def stack(tensors: Sequence[Tensor], axis: int) -> Tensor:

@@ -115,7 +115,10 @@ def _infer_node(
         weights = spec.weights(node.config, inputs, ctx)
         macs = spec.macs(node.config, inputs, outputs, ctx)
     except ShapeError as exc:
-        origins = [f"input {i + 1} {fmt_shape(s)} comes from {_origin(ref, kinds)}" for i, (ref, s) in enumerate(zip(node.inputs, inputs))]
+        origins = [
+            f"input {i + 1} {fmt_shape(s)} comes from {_origin(ref, kinds)}"
+            for i, (ref, s) in enumerate(zip(node.inputs, inputs))
+        ]
         exc.notes = (*exc.notes, *origins)
         raise
     tensors[node.name] = outputs

@@ -56,9 +56,7 @@ def unescape(raw: str, span: Span) -> str:
             out.append(chr(int(digits, 16)))
             i += 2 + width
         else:
-            raise NeuralSyntaxError(
-                f"unknown escape `\\{nxt}` in string", span, hint="write `\\\\` for a backslash"
-            )
+            raise NeuralSyntaxError(f"unknown escape `\\{nxt}` in string", span, hint="write `\\\\` for a backslash")
     return "".join(out)
 
 

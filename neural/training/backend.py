@@ -64,9 +64,17 @@ def require_single_output(shaped: ShapedNetwork) -> None:
 def require_training_setup(shaped: ShapedNetwork) -> None:
     net = shaped.network
     if net.loss is None:
-        raise NeuralError(f"network {net.name} has no `loss:`; training needs one", net.span, hint='add e.g. loss: "sparse_categorical_crossentropy"')
+        raise NeuralError(
+            f"network {net.name} has no `loss:`; training needs one",
+            net.span,
+            hint='add e.g. loss: "sparse_categorical_crossentropy"',
+        )
     if net.optimizer is None:
-        raise NeuralError(f"network {net.name} has no `optimizer:`; training needs one", net.span, hint="add e.g. optimizer: Adam(learning_rate=0.001)")
+        raise NeuralError(
+            f"network {net.name} has no `optimizer:`; training needs one",
+            net.span,
+            hint="add e.g. optimizer: Adam(learning_rate=0.001)",
+        )
     require_single_output(shaped)
 
 
@@ -75,7 +83,15 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, shaped: ShapedNetwork, *, seed: int = 0, dtype: Any = np.float32, clip_norm: float | None = None, clip_value: float | None = None) -> None:
+    def __init__(
+        self,
+        shaped: ShapedNetwork,
+        *,
+        seed: int = 0,
+        dtype: Any = np.float32,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+    ) -> None:
         require_training_setup(shaped)
         net = shaped.network
         self.model = Model(shaped, dtype=dtype, seed=seed)

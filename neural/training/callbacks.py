@@ -33,7 +33,14 @@ WeightsFn = Callable[[], Mapping[str, Array]]
 class EarlyStopping:
     """Stop when `monitor` has not improved for `patience` epochs."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto", restore_best_weights: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = True,
+    ) -> None:
         self.monitor, self.patience, self.min_delta = monitor, int(patience), abs(float(min_delta))
         self.mode = resolve_mode(monitor, mode)
         self.restore_best_weights = bool(restore_best_weights)
@@ -62,7 +69,9 @@ class EarlyStopping:
         if self.monitor not in logs:
             known = ", ".join(sorted(logs)) or "none"
             hint = " (validation values need validation_split > 0)" if self.monitor.startswith("val_") else ""
-            raise InvalidValueError(f"EarlyStopping monitors `{self.monitor}`, which this run does not compute{hint}; available: {known}")
+            raise InvalidValueError(
+                f"EarlyStopping monitors `{self.monitor}`, which this run does not compute{hint}; available: {known}"
+            )
         return float(logs[self.monitor])
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any], weights: WeightsFn | None = None) -> bool:
@@ -108,7 +117,11 @@ class EarlyStopping:
         best = scalars.get("best")
         if best is not None:
             self.best = float(best)
-        self.best_epoch, self.wait, self.stopped_epoch = scalars.get("best_epoch"), int(scalars.get("wait", 0)), scalars.get("stopped_epoch")
+        self.best_epoch, self.wait, self.stopped_epoch = (
+            scalars.get("best_epoch"),
+            int(scalars.get("wait", 0)),
+            scalars.get("stopped_epoch"),
+        )
         self.best_weights = {k: np.array(v, copy=True) for k, v in arrays.items()} if arrays else None
 
 

@@ -94,7 +94,9 @@ def _metric_name(metric: Metric) -> str:
 class Trainer:
     """Runs the loop for one backend, one dataset split and one run directory."""
 
-    def __init__(self, backend: TrainingBackend, options: TrainOptions, run: RunDir, reporter: Reporter | None = None) -> None:
+    def __init__(
+        self, backend: TrainingBackend, options: TrainOptions, run: RunDir, reporter: Reporter | None = None
+    ) -> None:
         self.backend = backend
         self.options = options
         self.run = run
@@ -212,7 +214,9 @@ class Trainer:
         elapsed = time.perf_counter() - started
         row: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / max(seen, 1)}
         row.update({_metric_name(m): m.result() for m in metrics})
-        row.update({"lr": self.backend.learning_rate(), "time": elapsed, "samples_per_second": seen / max(elapsed, 1e-9)})
+        row.update(
+            {"lr": self.backend.learning_rate(), "time": elapsed, "samples_per_second": seen / max(elapsed, 1e-9)}
+        )
         return row
 
     def _evaluate(self, data: Dataset) -> dict[str, float]:
@@ -246,15 +250,21 @@ class Trainer:
 
     def _restore(self) -> None:
         if not self.run.checkpoint.exists():
-            raise NeuralError(f"cannot resume: {self.run.path} has no checkpoint yet", hint="start the run again without --resume")
+            raise NeuralError(
+                f"cannot resume: {self.run.path} has no checkpoint yet", hint="start the run again without --resume"
+            )
         checkpoint = load_checkpoint(self.run.checkpoint)
         state = checkpoint.state
         self.backend.load_weights(checkpoint.weights)
-        optimizer_arrays = {k[len("optimizer/") :]: v for k, v in checkpoint.arrays.items() if k.startswith("optimizer/")}
+        optimizer_arrays = {
+            k[len("optimizer/") :]: v for k, v in checkpoint.arrays.items() if k.startswith("optimizer/")
+        }
         self.backend.load_optimizer_state(state["optimizer"], optimizer_arrays)
         self.backend.set_rng_state(state["rng"])
         if self.stopper is not None and "early_stopping" in state:
-            best = {k[len("early_stopping/") :]: v for k, v in checkpoint.arrays.items() if k.startswith("early_stopping/")}
+            best = {
+                k[len("early_stopping/") :]: v for k, v in checkpoint.arrays.items() if k.startswith("early_stopping/")
+            }
             self.stopper.load_state_dict(state["early_stopping"], best)
         self.progress = Progress(
             epoch=int(state["epoch"]),
@@ -263,7 +273,9 @@ class Trainer:
             partial=dict(state.get("partial", {})),
             finished=bool(state.get("finished", False)),
         )
-        self.reporter.message(f"resumed from {self.run.checkpoint} at epoch {self.progress.epoch}, step {self.progress.batch}")
+        self.reporter.message(
+            f"resumed from {self.run.checkpoint} at epoch {self.progress.epoch}, step {self.progress.batch}"
+        )
 
     def _interrupt(self, epoch: int, index: int, loss_sum: float, seen: int) -> None:
         """After Ctrl-C: save the state after the last finished step, then stop.
@@ -295,7 +307,11 @@ class Trainer:
 
 
 def evaluate(
-    backend: TrainingBackend, data: Dataset, batch_size: int, metric_specs: Sequence[Component], loss: Component | None = None
+    backend: TrainingBackend,
+    data: Dataset,
+    batch_size: int,
+    metric_specs: Sequence[Component],
+    loss: Component | None = None,
 ) -> dict[str, float]:
     """Mean loss and metrics over `data` in evaluation mode."""
     metrics = build_metrics(metric_specs, loss=loss)

@@ -68,7 +68,9 @@ def build_loss(component: Component) -> Loss:
     from_logits = bool(cfg.get("from_logits", False))
     fn: LossFn
     if name in _CROSSENTROPIES:
-        fn = partial(_CROSSENTROPIES[name], from_logits=from_logits, label_smoothing=float(cfg.get("label_smoothing", 0.0)))
+        fn = partial(
+            _CROSSENTROPIES[name], from_logits=from_logits, label_smoothing=float(cfg.get("label_smoothing", 0.0))
+        )
     elif name in _REGRESSION:
         fn = _REGRESSION[name]
     elif name == "huber":
@@ -86,7 +88,9 @@ def _like(pred: Tensor, target: Array, loss: str) -> Array:
     target = np.asarray(target)
     if target.shape != pred.shape:
         if target.size != pred.data.size:
-            raise InvalidValueError(f"{loss}: targets of shape {target.shape} do not match predictions of shape {pred.shape}")
+            raise InvalidValueError(
+                f"{loss}: targets of shape {target.shape} do not match predictions of shape {pred.shape}"
+            )
         target = target.reshape(pred.shape)
     return target.astype(pred.dtype, copy=False)
 
@@ -123,7 +127,9 @@ def _smooth(target: Array, smoothing: float, classes: int) -> Array:
 # --- cross-entropies ---
 
 
-def categorical_crossentropy(pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0) -> Tensor:
+def categorical_crossentropy(
+    pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
     """pred (N, ..., C) probabilities or logits, target (N, ..., C) -> mean over N * ... of -sum_c t log p."""
     if pred.ndim < 1 or np.shape(target) != pred.shape:
         raise InvalidValueError(
@@ -134,7 +140,9 @@ def categorical_crossentropy(pred: Tensor, target: Array, *, from_logits: bool =
     return _dense_crossentropy(pred, dense, from_logits)
 
 
-def sparse_categorical_crossentropy(pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0) -> Tensor:
+def sparse_categorical_crossentropy(
+    pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
     """pred (N, ..., C), integer target (N, ...) -> mean over N * ... of -log p[target]."""
     dense = _smooth(_sparse_to_dense(pred, target), label_smoothing, pred.shape[-1])
     return _dense_crossentropy(pred, dense, from_logits)
@@ -179,7 +187,9 @@ def _clip(p: Array) -> tuple[Array, Array]:
     return np.clip(p, low, high), (p >= low) & (p <= high)
 
 
-def binary_crossentropy(pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0) -> Tensor:
+def binary_crossentropy(
+    pred: Tensor, target: Array, *, from_logits: bool = False, label_smoothing: float = 0.0
+) -> Tensor:
     """pred and target of the same size -> mean of -(t log p + (1 - t) log(1 - p)) over every element."""
     t = _like(pred, target, "binary_crossentropy")
     if label_smoothing:
@@ -217,14 +227,18 @@ def mean_squared_error(pred: Tensor, target: Array) -> Tensor:
     """mean((pred - target)^2) over every element."""
     diff = pred.data - _like(pred, target, "mean_squared_error")
     count = max(diff.size, 1)
-    return make(np.asarray((diff * diff).sum() / count, dtype=pred.dtype), (pred,), lambda g: (diff * (2.0 * g / count),))
+    return make(
+        np.asarray((diff * diff).sum() / count, dtype=pred.dtype), (pred,), lambda g: (diff * (2.0 * g / count),)
+    )
 
 
 def mean_absolute_error(pred: Tensor, target: Array) -> Tensor:
     """mean(|pred - target|) over every element (gradient sign(d), 0 at d = 0 as in PyTorch)."""
     diff = pred.data - _like(pred, target, "mean_absolute_error")
     count = max(diff.size, 1)
-    return make(np.asarray(np.abs(diff).sum() / count, dtype=pred.dtype), (pred,), lambda g: (np.sign(diff) * (g / count),))
+    return make(
+        np.asarray(np.abs(diff).sum() / count, dtype=pred.dtype), (pred,), lambda g: (np.sign(diff) * (g / count),)
+    )
 
 
 def huber(pred: Tensor, target: Array, *, delta: float = 1.0) -> Tensor:

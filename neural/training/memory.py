@@ -27,7 +27,11 @@ def estimate(shaped: ShapedNetwork, batch_size: int, itemsize: int = 4, unknown_
     """Bytes for weights and their gradients, optimizer buffers, and activations kept for backward
     (every layer output, twice for its gradient) at `batch_size`."""
     weights = (shaped.params * 2 + shaped.state) * itemsize
-    optimizer = shaped.params * OPTIMIZER_SLOTS.get(shaped.network.optimizer.name if shaped.network.optimizer else "Adam", 2) * itemsize
+    optimizer = (
+        shaped.params
+        * OPTIMIZER_SLOTS.get(shaped.network.optimizer.name if shaped.network.optimizer else "Adam", 2)
+        * itemsize
+    )
     elements = 0
     for layer in shaped.layers:
         for shape in layer.output_shapes:

@@ -46,7 +46,7 @@ def lower_is_better(name: str) -> bool:
 
 
 def resolve_mode(monitor: str, mode: str = "auto") -> str:
-    """"min" or "max" for a monitored name; "auto" is min for losses and errors, max otherwise."""
+    """ "min" or "max" for a monitored name; "auto" is min for losses and errors, max otherwise."""
     if mode == "auto":
         return "min" if lower_is_better(monitor) else "max"
     if mode not in ("min", "max"):
@@ -59,7 +59,7 @@ def _array(value: Any) -> Array:
 
 
 def infer_task(pred_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> str:
-    """"binary", "categorical" or "sparse" from the shapes of predictions and targets."""
+    """ "binary", "categorical" or "sparse" from the shapes of predictions and targets."""
     if len(pred_shape) <= 1 or pred_shape[-1] == 1:
         return "binary"
     if target_shape == pred_shape:
@@ -75,7 +75,9 @@ def labels(pred: Array, target: Array, task: str, threshold: float = 0.5) -> tup
         task = infer_task(pred.shape, target.shape)
     if task == "binary":
         if target.size != pred.size:
-            raise InvalidValueError(f"metric: binary targets of shape {target.shape} do not match predictions of shape {pred.shape}")
+            raise InvalidValueError(
+                f"metric: binary targets of shape {target.shape} do not match predictions of shape {pred.shape}"
+            )
         return (pred > threshold).astype(np.int64).ravel(), (target > 0.5).astype(np.int64).ravel(), 2
     return np.argmax(pred, axis=-1).ravel(), true_classes(pred, target, task), pred.shape[-1]
 
@@ -86,15 +88,21 @@ def true_classes(pred: Array, target: Array, task: str) -> Array:
         task = infer_task(pred.shape, target.shape)
     if task == "categorical":
         if target.shape != pred.shape:
-            raise InvalidValueError(f"metric: one-hot targets of shape {target.shape} do not match predictions of shape {pred.shape}")
+            raise InvalidValueError(
+                f"metric: one-hot targets of shape {target.shape} do not match predictions of shape {pred.shape}"
+            )
         return np.argmax(target, axis=-1).ravel()
     if target.shape == (*pred.shape[:-1], 1):
         target = target.reshape(pred.shape[:-1])
     if target.shape != pred.shape[:-1]:
-        raise InvalidValueError(f"metric: integer targets of shape {target.shape} do not match predictions of shape {pred.shape}")
+        raise InvalidValueError(
+            f"metric: integer targets of shape {target.shape} do not match predictions of shape {pred.shape}"
+        )
     classes = target.astype(np.int64).ravel()
     if classes.size and (classes.min() < 0 or classes.max() >= pred.shape[-1]):
-        raise InvalidValueError(f"metric: target classes must lie in [0, {pred.shape[-1]}); found {int(classes.min())}..{int(classes.max())}")
+        raise InvalidValueError(
+            f"metric: target classes must lie in [0, {pred.shape[-1]}); found {int(classes.min())}..{int(classes.max())}"
+        )
     return classes
 
 
@@ -156,7 +164,9 @@ class TopKAccuracy(_Ratio):
     def update(self, pred: Any, target: Any) -> None:
         scores, target = _array(pred), _array(target)
         if self.task == "binary" or infer_task(scores.shape, target.shape) == "binary":
-            raise InvalidValueError(f"{self.name} needs class scores (N, C) with C > 1; received predictions of shape {scores.shape}")
+            raise InvalidValueError(
+                f"{self.name} needs class scores (N, C) with C > 1; received predictions of shape {scores.shape}"
+            )
         flat = scores.reshape(-1, scores.shape[-1])
         true = true_classes(scores, target, self.task)
         true_scores = np.take_along_axis(flat, true[:, None], axis=1)
@@ -198,7 +208,9 @@ class _Confusion(Metric):
     def _grow(self, classes: int) -> None:
         if classes > self.tp.size:
             extra = classes - self.tp.size
-            self.tp, self.fp, self.fn = (np.concatenate([a, np.zeros(extra, np.int64)]) for a in (self.tp, self.fp, self.fn))
+            self.tp, self.fp, self.fn = (
+                np.concatenate([a, np.zeros(extra, np.int64)]) for a in (self.tp, self.fp, self.fn)
+            )
             self.seen = np.concatenate([self.seen, np.zeros(extra, bool)])
 
     def per_class(self, numerator: Array, denominator: Array) -> float:
@@ -241,7 +253,9 @@ class _Regression(_Ratio):
         p, t = _array(pred), _array(target)
         if t.shape != p.shape:
             if t.size != p.size:
-                raise InvalidValueError(f"{self.name}: targets of shape {t.shape} do not match predictions of shape {p.shape}")
+                raise InvalidValueError(
+                    f"{self.name}: targets of shape {t.shape} do not match predictions of shape {p.shape}"
+                )
             t = t.reshape(p.shape)
         self.add(self.values(p.astype(np.float64) - t.astype(np.float64)))
 

@@ -107,7 +107,9 @@ class Optimizer:
             "hyperparameters": self.hyperparameters(),
             "schedule": self.schedule.state_dict(),
         }
-        arrays = {f"{param}/{buffer}": value.copy() for param, group in self.state.items() for buffer, value in group.items()}
+        arrays = {
+            f"{param}/{buffer}": value.copy() for param, group in self.state.items() for buffer, value in group.items()
+        }
         return scalars, arrays
 
     def load_state_dict(self, scalars: Mapping[str, Any], arrays: Mapping[str, Array]) -> None:
@@ -121,7 +123,9 @@ class Optimizer:
                 raise InvalidValueError(f"optimizer state names an unknown parameter `{param}`")
             target = self.params[param]
             if tuple(np.shape(value)) != target.shape:
-                raise InvalidValueError(f"optimizer buffer {key} has shape {tuple(np.shape(value))}, the parameter has {target.shape}")
+                raise InvalidValueError(
+                    f"optimizer buffer {key} has shape {tuple(np.shape(value))}, the parameter has {target.shape}"
+                )
             state.setdefault(param, {})[buffer] = np.array(value, dtype=target.dtype)
         unknown = set(scalars.get("steps", {})) - set(self.params)
         if unknown:
@@ -139,7 +143,14 @@ class SGD(Optimizer):
 
     name = "SGD"
 
-    def __init__(self, params: Params, learning_rate: LearningRate = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Params,
+        learning_rate: LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         if nesterov and momentum <= 0:
             raise InvalidValueError("SGD: Nesterov momentum needs momentum > 0")
         super().__init__(params, learning_rate, weight_decay)
@@ -181,7 +192,12 @@ class Adam(Optimizer):
         amsgrad: bool = False,
     ) -> None:
         super().__init__(params, learning_rate, weight_decay)
-        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = (
+            float(beta_1),
+            float(beta_2),
+            float(epsilon),
+            bool(amsgrad),
+        )
 
     def init_state(self, param: Array) -> dict[str, Array]:
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if self.amsgrad else ("exp_avg", "exp_avg_sq")
@@ -205,7 +221,13 @@ class Adam(Optimizer):
         param += -step_size * (exp_avg / denom)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().hyperparameters(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
@@ -243,10 +265,19 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, learning_rate, weight_decay)
-        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
+        self.rho, self.momentum, self.epsilon, self.centered = (
+            float(rho),
+            float(momentum),
+            float(epsilon),
+            bool(centered),
+        )
 
     def init_state(self, param: Array) -> dict[str, Array]:
-        names = ["square_avg"] + (["momentum_buffer"] if self.momentum > 0 else []) + (["grad_avg"] if self.centered else [])
+        names = (
+            ["square_avg"]
+            + (["momentum_buffer"] if self.momentum > 0 else [])
+            + (["grad_avg"] if self.centered else [])
+        )
         return {n: np.zeros_like(param) for n in names}
 
     def update(self, param: Array, grad: Array, state: dict[str, Array], step: int) -> None:
@@ -270,7 +301,13 @@ class RMSprop(Optimizer):
             param += -self.lr * (grad / avg)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().hyperparameters(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adagrad(Optimizer):
@@ -279,7 +316,12 @@ class Adagrad(Optimizer):
     name = "Adagrad"
 
     def __init__(
-        self, params: Params, learning_rate: LearningRate = 0.01, initial_accumulator_value: float = 0.0, epsilon: float = 1e-10, weight_decay: float = 0.0
+        self,
+        params: Params,
+        learning_rate: LearningRate = 0.01,
+        initial_accumulator_value: float = 0.0,
+        epsilon: float = 1e-10,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, learning_rate, weight_decay)
         self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
@@ -294,7 +336,11 @@ class Adagrad(Optimizer):
         param += -self.lr * (grad / std)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+        return {
+            **super().hyperparameters(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}

@@ -78,7 +78,9 @@ class _Warmup(Schedule):
 class ExponentialDecay(_Warmup):
     name = "ExponentialDecay"
 
-    def __init__(self, learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False, warmup_steps: int = 0) -> None:
+    def __init__(
+        self, learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = False, warmup_steps: int = 0
+    ) -> None:
         super().__init__(learning_rate, warmup_steps)
         self.decay_steps, self.decay_rate, self.staircase = int(decay_steps), float(decay_rate), bool(staircase)
 
@@ -118,7 +120,14 @@ class OneCycle(Schedule):
 
     name = "OneCycle"
 
-    def __init__(self, max_learning_rate: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4) -> None:
+    def __init__(
+        self,
+        max_learning_rate: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+    ) -> None:
         self.max_lr = float(max_learning_rate)
         super().__init__(self.max_lr / div_factor)
         self.total_steps = int(total_steps)
@@ -149,7 +158,13 @@ class ReduceOnPlateau(Schedule):
     eps = 1e-8
 
     def __init__(
-        self, learning_rate: float, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, min_lr: float = 0.0, mode: str = "auto"
+        self,
+        learning_rate: float,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        min_lr: float = 0.0,
+        mode: str = "auto",
     ) -> None:
         super().__init__(learning_rate)
         self.monitor, self.factor, self.patience, self.min_lr = monitor, float(factor), int(patience), float(min_lr)
@@ -182,7 +197,13 @@ class ReduceOnPlateau(Schedule):
 
     def state_dict(self) -> dict[str, Any]:
         best = self.best if math.isfinite(self.best) else None
-        return {"name": self.name, "lr": self.current, "best": best, "num_bad_epochs": self.num_bad_epochs, "last_epoch": self.last_epoch}
+        return {
+            "name": self.name,
+            "lr": self.current,
+            "best": best,
+            "num_bad_epochs": self.num_bad_epochs,
+            "last_epoch": self.last_epoch,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)

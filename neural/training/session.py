@@ -33,7 +33,10 @@ BackendFactory = Callable[..., TrainingBackend]
 def _pytorch_factory() -> BackendFactory | None:
     """The PyTorch training backend, when both torch and Neural's PyTorch target are present."""
     try:
-        if importlib.util.find_spec("torch") is None or importlib.util.find_spec("neural.targets.pytorch.training") is None:
+        if (
+            importlib.util.find_spec("torch") is None
+            or importlib.util.find_spec("neural.targets.pytorch.training") is None
+        ):
             return None
     except ModuleNotFoundError:
         return None
@@ -128,7 +131,9 @@ def train(
             f"no dataset for network {net.name}: pass --data (digits, synthetic, a file or a folder) or set `data:` in its train block"
         )
     name, factory, why = choose_backend(backend)
-    options = TrainOptions.from_config(train_cfg, net.metrics, net.loss, epochs=epochs, batch_size=batch_size, seed=seed)
+    options = TrainOptions.from_config(
+        train_cfg, net.metrics, net.loss, epochs=epochs, batch_size=batch_size, seed=seed
+    )
     settings = {
         "neural_version": __version__,
         "source_path": str(Path(source.path).resolve()),
@@ -148,7 +153,9 @@ def train(
     if net.hpo:
         reporter.message("hyperparameters take their first value; `neural tune` searches them")
     reporter.message(f"backend: {name} ({why})")
-    return _run(shaped, run, settings, options, factory, str(dataset_name), reporter, source_text=source.text, resume=False)
+    return _run(
+        shaped, run, settings, options, factory, str(dataset_name), reporter, source_text=source.text, resume=False
+    )
 
 
 def _resume(run: RunDir, *, reporter: Reporter) -> TrainResult:
@@ -157,7 +164,14 @@ def _resume(run: RunDir, *, reporter: Reporter) -> TrainResult:
     settings = run.settings()
     shaped = _network(run.source(), settings["source_path"], settings["network"], settings.get("hpo"))
     net = shaped.network
-    options = TrainOptions.from_config(net.train, net.metrics, net.loss, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=settings["seed"])
+    options = TrainOptions.from_config(
+        net.train,
+        net.metrics,
+        net.loss,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        seed=settings["seed"],
+    )
     name, factory, _ = choose_backend(settings["backend"])
     reporter.message(f"backend: {name}")
     return _run(shaped, run, settings, options, factory, settings["data"], reporter, source_text=None, resume=True)
@@ -244,7 +258,9 @@ def evaluate_run(path: str | Path, *, data: str | None = None, batch_size: int |
     return {"data": which, "samples": len(dataset), **result}
 
 
-def predict_run(path: str | Path, inputs: Mapping[str, np.ndarray] | np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+def predict_run(
+    path: str | Path, inputs: Mapping[str, np.ndarray] | np.ndarray, *, batch_size: int = 256
+) -> np.ndarray:
     """Outputs of a saved run's model for `inputs` (one array per network input, batch first)."""
     loaded = open_run(path)
     backend = _inference_backend(loaded)
@@ -283,7 +299,9 @@ def read_inputs(path: str | Path, shaped: ShapedNetwork) -> dict[str, np.ndarray
             rows = np.genfromtxt(p, delimiter=",", skip_header=_has_header(p), dtype=np.float64, ndmin=2)
             return fit_inputs(p.name, {specs[0].name: rows}, shaped)
         if suffix in IMAGE_SUFFIXES:
-            return fit_inputs(p.name, {specs[0].name: _read_image(p, specs[0].shape, shaped.network.layout)}, shaped, images=True)
+            return fit_inputs(
+                p.name, {specs[0].name: _read_image(p, specs[0].shape, shaped.network.layout)}, shaped, images=True
+            )
     except (OSError, ValueError) as exc:
         raise NeuralError(f"cannot read {p}: {exc}") from None
     raise NeuralError(f"cannot predict from {p.name}: use .npy, .npz, .csv or an image ({', '.join(IMAGE_SUFFIXES)})")

@@ -47,7 +47,9 @@ def test_invalid_program_exits_1_with_compiler_style_error(tmp_path: Path) -> No
     bad.write_text("network N {\n  input: (784,)\n  layers:\n    Conv2D(32, 3)\n}\n")
     result = run("check", str(bad))
     assert result.returncode == 1
-    assert f"{bad}:4:5: error: Conv2D expects input of rank 3 (height, width, channels), received (784,)" in result.stderr
+    assert (
+        f"{bad}:4:5: error: Conv2D expects input of rank 3 (height, width, channels), received (784,)" in result.stderr
+    )
     assert "    Conv2D(32, 3)" in result.stderr and "^^^^^^" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -89,7 +91,14 @@ def test_summary_json_fields() -> None:
     assert data["macs"] == 1_814_073_344
     assert data["output_shape"] == [None, 1000]
     first = data["layers"][0]
-    assert first == {"name": "conv2d_1", "kind": "Conv2D", "output_shape": [None, 112, 112, 64], "params": 9408, "non_trainable": 0, "macs": 118013952}
+    assert first == {
+        "name": "conv2d_1",
+        "kind": "Conv2D",
+        "output_shape": [None, 112, 112, 64],
+        "params": 9408,
+        "non_trainable": 0,
+        "macs": 118013952,
+    }
     assert sum(layer["params"] for layer in data["layers"]) == data["params"]
 
 
@@ -127,7 +136,11 @@ def test_check_json_reports_errors(tmp_path: Path) -> None:
     result = run("check", str(bad), "--format", "json")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert data["ok"] is False and data["errors"][0]["span"]["line"] == 4 and data["errors"][0]["hint"] == "did you mean `Dense`?"
+    assert (
+        data["ok"] is False
+        and data["errors"][0]["span"]["line"] == 4
+        and data["errors"][0]["hint"] == "did you mean `Dense`?"
+    )
 
 
 def test_ten_trillion_parameters_are_summarized_quickly(tmp_path: Path) -> None:

@@ -8,7 +8,12 @@ from functools import cache
 from neural.compare import ADAPTERS
 
 CANDIDATES = ("pytorch", "tensorflow", "jax", "onnx")
-REQUIRES = {"pytorch": ("torch",), "tensorflow": ("tensorflow", "keras"), "jax": ("jax", "flax", "optax"), "onnx": ("torch", "onnx", "onnxruntime")}
+REQUIRES = {
+    "pytorch": ("torch",),
+    "tensorflow": ("tensorflow", "keras"),
+    "jax": ("jax", "flax", "optax"),
+    "onnx": ("torch", "onnx", "onnxruntime"),
+}
 
 
 @cache

@@ -29,12 +29,16 @@ def _word(r: random.Random, *options: str) -> str:
 
 
 def _act(r: random.Random) -> str:
-    return r.choice(['"relu"', '"tanh"', '"gelu"', '"sigmoid"', '"linear"', '"elu"', '"silu"', '"leaky_relu"', '"softplus"'])
+    return r.choice(
+        ['"relu"', '"tanh"', '"gelu"', '"sigmoid"', '"linear"', '"elu"', '"silu"', '"leaky_relu"', '"softplus"']
+    )
 
 
 ANY_RANK: list[Template] = [
     lambda r, s: f"Dense({_units(r)}, {_act(r)})",
-    lambda r, s: r.choice(["ReLU()", "Tanh()", "GELU()", "Sigmoid()", "ELU()", "SiLU()", "Mish()", "Softsign()", "LeakyReLU(0.1)"]),
+    lambda r, s: r.choice(
+        ["ReLU()", "Tanh()", "GELU()", "Sigmoid()", "ELU()", "SiLU()", "Mish()", "Softsign()", "LeakyReLU(0.1)"]
+    ),
     lambda r, s: f"Dropout({r.choice([0.1, 0.3])})",
     lambda r, s: "LayerNormalization()",
     lambda r, s: "Identity()",
@@ -49,14 +53,22 @@ VECTOR: list[Template] = [
     lambda r, s: "Softmax()",
 ]
 SEQUENCE: list[Template] = [
-    lambda r, s: f"Conv1D({_units(r)}, {r.choice([1, 2, 3])}, strides={r.choice([1, 2])}, padding={_word(r, 'valid', 'same', 'causal')})",
+    lambda r, s: (
+        f"Conv1D({_units(r)}, {r.choice([1, 2, 3])}, strides={r.choice([1, 2])}, padding={_word(r, 'valid', 'same', 'causal')})"
+    ),
     lambda r, s: f"MaxPooling1D({r.choice([1, 2])})",
     lambda r, s: f"AveragePooling1D(2, padding={_word(r, 'valid', 'same')})",
     lambda r, s: r.choice(["GlobalAveragePooling1D()", "GlobalMaxPooling1D()", "Flatten()"]),
-    lambda r, s: f"{r.choice(['LSTM', 'GRU', 'SimpleRNN'])}({_units(r)}, return_sequences={r.choice(['true', 'false'])})",
+    lambda r, s: (
+        f"{r.choice(['LSTM', 'GRU', 'SimpleRNN'])}({_units(r)}, return_sequences={r.choice(['true', 'false'])})"
+    ),
     lambda r, s: f"Bidirectional({r.choice(['LSTM', 'GRU'])}({_units(r)}, return_sequences=true))",
     lambda r, s: f"MultiHeadAttention({r.choice([1, 2])})" if s[-1] and s[-1] % 2 == 0 else "Identity()",
-    lambda r, s: f"TransformerEncoder({r.choice([1, 2])}, {_units(r)}, dropout=0.0)" if s[-1] and s[-1] % 2 == 0 else "Identity()",
+    lambda r, s: (
+        f"TransformerEncoder({r.choice([1, 2])}, {_units(r)}, dropout=0.0)"
+        if s[-1] and s[-1] % 2 == 0
+        else "Identity()"
+    ),
     lambda r, s: "PositionalEncoding()" if s[-1] and s[-1] % 2 == 0 else "Identity()",
     lambda r, s: f"FeedForward({_units(r)})",
     lambda r, s: f"UpSampling1D({r.choice([1, 2])})",
@@ -64,15 +76,19 @@ SEQUENCE: list[Template] = [
     lambda r, s: "Cropping1D(1)",
     lambda r, s: "Permute((2, 1))",
     lambda r, s: f"Conv1DTranspose({_units(r)}, {r.choice([2, 3])}, strides={r.choice([1, 2])})",
-    lambda r, s: f"SeparableConv1D({_units(r)}, 3, padding=\"same\")",
+    lambda r, s: f'SeparableConv1D({_units(r)}, 3, padding="same")',
     lambda r, s: "BatchNormalization()",
-    lambda r, s: f"Residual {{ Conv1D({s[-1]}, 3, padding=\"same\") }}" if s[-1] else "Identity()",
+    lambda r, s: f'Residual {{ Conv1D({s[-1]}, 3, padding="same") }}' if s[-1] else "Identity()",
 ]
 IMAGE: list[Template] = [
-    lambda r, s: f"Conv2D({_units(r)}, {r.choice([1, 2, 3])}, strides={r.choice([1, 2])}, padding={r.choice(['1', _word(r, 'valid', 'same')])})",
-    lambda r, s: f"DepthwiseConv2D({r.choice([1, 3])}, padding=\"same\")",
-    lambda r, s: f"SeparableConv2D({_units(r)}, 3, padding=\"same\")",
-    lambda r, s: f"Conv2DTranspose({_units(r)}, {r.choice([2, 3])}, strides={r.choice([1, 2])}, padding={_word(r, 'valid', 'same')})",
+    lambda r, s: (
+        f"Conv2D({_units(r)}, {r.choice([1, 2, 3])}, strides={r.choice([1, 2])}, padding={r.choice(['1', _word(r, 'valid', 'same')])})"
+    ),
+    lambda r, s: f'DepthwiseConv2D({r.choice([1, 3])}, padding="same")',
+    lambda r, s: f'SeparableConv2D({_units(r)}, 3, padding="same")',
+    lambda r, s: (
+        f"Conv2DTranspose({_units(r)}, {r.choice([2, 3])}, strides={r.choice([1, 2])}, padding={_word(r, 'valid', 'same')})"
+    ),
     lambda r, s: f"MaxPooling2D({r.choice([1, 2])}, padding={_word(r, 'valid', 'same')})",
     lambda r, s: "AveragePooling2D(2)",
     lambda r, s: r.choice(["GlobalAveragePooling2D()", "GlobalMaxPooling2D()", "Flatten()"]),
@@ -83,8 +99,8 @@ IMAGE: list[Template] = [
     lambda r, s: "SqueezeExcitation()",
     lambda r, s: f"GroupNormalization({r.choice([1, 2])})",
     lambda r, s: "AdaptiveAveragePooling2D(2)",
-    lambda r, s: f"Residual(\"relu\") {{ Conv2D({s[-1]}, 3, padding=\"same\") }}" if s[-1] else "Identity()",
-    lambda r, s: f"Parallel {{ Conv2D({_units(r)}, 1) Conv2D({_units(r)}, 3, padding=\"same\") }}\n    Concatenate()",
+    lambda r, s: f'Residual("relu") {{ Conv2D({s[-1]}, 3, padding="same") }}' if s[-1] else "Identity()",
+    lambda r, s: f'Parallel {{ Conv2D({_units(r)}, 1) Conv2D({_units(r)}, 3, padding="same") }}\n    Concatenate()',
 ]
 BY_RANK = {1: VECTOR, 2: SEQUENCE, 3: IMAGE}
 
@@ -117,7 +133,11 @@ def generate_program(seed: int, max_layers: int = 6) -> Program:
     """A valid program: random input shape, 1 to `max_layers` statements, a Dense head."""
     r = random.Random(seed)
     rank = r.choice([1, 2, 3])
-    shape: Shape = {1: (r.choice([4, 6, 8]),), 2: (r.choice([4, 6]), r.choice([2, 4])), 3: (r.choice([6, 8]), r.choice([6, 8]), r.choice([2, 3]))}[rank]
+    shape: Shape = {
+        1: (r.choice([4, 6, 8]),),
+        2: (r.choice([4, 6]), r.choice([2, 4])),
+        3: (r.choice([6, 8]), r.choice([6, 8]), r.choice([2, 3])),
+    }[rank]
     program = Program(shape)
     current = shape
     for _ in range(r.randint(1, max_layers)):

@@ -15,6 +15,7 @@ from random_programs import analysed, generate_program, shrink
 from neural.compare import compare
 
 PROGRAMS = 200
+CHUNK = 25  # programs per test, so that parallel workers share a backend's programs
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 TOLERANCE = 1e-4
 
@@ -33,13 +34,14 @@ def failure(text: str, backend: str) -> str | None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("first", range(0, PROGRAMS, CHUNK), ids=lambda first: f"seeds{first}-{first + CHUNK - 1}")
 @pytest.mark.parametrize("backend", CANDIDATES)
-def test_random_programs_agree_on_every_backend(backend: str) -> None:
+def test_random_programs_agree_on_every_backend(backend: str, first: int) -> None:
     reason = available(backend)
     if reason:
         pytest.skip(reason)
     problems = []
-    for seed in range(PROGRAMS):
+    for seed in range(first, first + CHUNK):
         program = generate_program(seed)
         why = failure(program.text(), backend)
         if why is None:

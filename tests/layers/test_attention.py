@@ -73,15 +73,45 @@ def _w(*shape: int) -> Weight:
     ("layer", "shapes", "out", "params", "macs"),
     [
         # self-attention, no bias: 4 * 64 * 64
-        ("MultiHeadAttention(4, use_bias=false)", [(6, 64)], (6, 64), 4 * 64 * 64, mha_macs(6, 6, 64, 64, 64, 4, 16, 16, 64)),
+        (
+            "MultiHeadAttention(4, use_bias=false)",
+            [(6, 64)],
+            (6, 64),
+            4 * 64 * 64,
+            mha_macs(6, 6, 64, 64, 64, 4, 16, 16, 64),
+        ),
         # query and value (key = value) of different lengths and features
-        ("MultiHeadAttention(2)(a, b)", [(3, 8), (9, 5)], (3, 8), (8 * 8 + 8) * 2 + (8 * 5 + 8) * 2, mha_macs(3, 9, 8, 5, 5, 2, 4, 4, 8)),
+        (
+            "MultiHeadAttention(2)(a, b)",
+            [(3, 8), (9, 5)],
+            (3, 8),
+            (8 * 8 + 8) * 2 + (8 * 5 + 8) * 2,
+            mha_macs(3, 9, 8, 5, 5, 2, 4, 4, 8),
+        ),
         # explicit head sizes: q,k 3*4 rows; v 3*2 rows; out 8 <- 6
-        ("MultiHeadAttention(3, 4, 2)", [(5, 8)], (5, 8), (12 * 8 + 12) * 2 + (6 * 8 + 6) + (8 * 6 + 8), mha_macs(5, 5, 8, 8, 8, 3, 4, 2, 8)),
+        (
+            "MultiHeadAttention(3, 4, 2)",
+            [(5, 8)],
+            (5, 8),
+            (12 * 8 + 12) * 2 + (6 * 8 + 6) + (8 * 6 + 8),
+            mha_macs(5, 5, 8, 8, 8, 3, 4, 2, 8),
+        ),
         # output_dim changes the output features
-        ("MultiHeadAttention(heads=2, output_dim=3)", [(4, 6)], (4, 3), (6 * 6 + 6) * 3 + (3 * 6 + 3), mha_macs(4, 4, 6, 6, 6, 2, 3, 3, 3)),
+        (
+            "MultiHeadAttention(heads=2, output_dim=3)",
+            [(4, 6)],
+            (4, 3),
+            (6 * 6 + 6) * 3 + (3 * 6 + 3),
+            mha_macs(4, 4, 6, 6, 6, 2, 3, 3, 3),
+        ),
         # a head count that does not divide the features is fine with an explicit key_dim
-        ("MultiHeadAttention(nhead=3, key_dim=5)", [(2, 8)], (2, 8), (15 * 8 + 15) * 3 + (8 * 15 + 8), mha_macs(2, 2, 8, 8, 8, 3, 5, 5, 8)),
+        (
+            "MultiHeadAttention(nhead=3, key_dim=5)",
+            [(2, 8)],
+            (2, 8),
+            (15 * 8 + 15) * 3 + (8 * 15 + 8),
+            mha_macs(2, 2, 8, 8, 8, 3, 5, 5, 8),
+        ),
     ],
 )
 def test_mha_variants(layer: str, shapes: list[Shape], out: Shape, params: int, macs: int) -> None:
@@ -163,7 +193,9 @@ def test_mha_errors(layer: str, shapes: list[Shape], error: type[Exception], fra
         (10, 5, 7, 7, True, 2, 4),
     ],
 )
-def test_mha_matches_torch(embed: int, heads: int, kdim: int | None, vdim: int | None, bias: bool, tq: int, tk: int) -> None:
+def test_mha_matches_torch(
+    embed: int, heads: int, kdim: int | None, vdim: int | None, bias: bool, tq: int, tk: int
+) -> None:
     torch = pytest.importorskip("torch")
     module = torch.nn.MultiheadAttention(embed, heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
     k_features, v_features = kdim or embed, vdim or embed
@@ -204,7 +236,14 @@ def test_mha_causal_runs_in_torch_with_the_same_shape() -> None:
     ],
 )
 def test_mha_matches_keras(
-    heads: int, key_dim: int, value_dim: int | None, output_dim: int | None, bias: bool, q: Shape, v: Shape, k: Shape | None
+    heads: int,
+    key_dim: int,
+    value_dim: int | None,
+    output_dim: int | None,
+    bias: bool,
+    q: Shape,
+    v: Shape,
+    k: Shape | None,
 ) -> None:
     keras = pytest.importorskip("keras")
     layer = keras.layers.MultiHeadAttention(heads, key_dim, value_dim=value_dim, use_bias=bias, output_shape=output_dim)
@@ -235,8 +274,8 @@ def test_mha_matches_keras(
         ("Attention()(a, b)", [(4, 8), (6, 8)], (4, 8), 0, 4 * 6 * 8 * 2),
         ("Attention(true)(a, b)", [(4, 8), (6, 8)], (4, 8), 1, 4 * 6 * 8 * 2),
         # concat: additions and tanh for scores, only the weighted sum counts
-        ("Attention(score_mode=\"concat\")(a, b)", [(4, 8), (6, 8)], (4, 8), 1, 4 * 6 * 8),
-        ("Attention(true, \"concat\", causal=true)(a, b)", [(4, 8), (6, 8)], (4, 8), 2, 4 * 6 * 8),
+        ('Attention(score_mode="concat")(a, b)', [(4, 8), (6, 8)], (4, 8), 1, 4 * 6 * 8),
+        ('Attention(true, "concat", causal=true)(a, b)', [(4, 8), (6, 8)], (4, 8), 2, 4 * 6 * 8),
     ],
 )
 def test_attention_variants(layer: str, shapes: list[Shape], out: Shape, params: int, macs: int) -> None:
@@ -360,7 +399,7 @@ def test_positional_encoding_learned_odd_features_is_fine() -> None:
     [
         # 512 -> 2048 -> 512, biases: as the feed-forward part of a torch encoder layer
         ("FeedForward(2048)", (10, 512), (10, 512), 512 * 2048 + 2048 + 2048 * 512 + 512, 10 * 2 * 512 * 2048),
-        ("FFN(16, \"gelu\", output_dim=4)", (3, 8), (3, 4), 8 * 16 + 16 + 16 * 4 + 4, 3 * (8 * 16 + 16 * 4)),
+        ('FFN(16, "gelu", output_dim=4)', (3, 8), (3, 4), 8 * 16 + 16 + 16 * 4 + 4, 3 * (8 * 16 + 16 * 4)),
         ("FeedForward(dim_feedforward=6, use_bias=false)", (2, 5, 4), (2, 5, 4), 4 * 6 + 6 * 4, 10 * 2 * 4 * 6),
         ("PositionwiseFeedForward(units=3)", (7,), (7,), 7 * 3 + 3 + 3 * 7 + 7, 2 * 7 * 3),
         # prelu adds its one shared slope
@@ -390,7 +429,10 @@ def test_feed_forward_weight_names_and_unknown_length() -> None:
 def test_feed_forward_matches_torch(d: int, ff: int, out: int | None, bias: bool) -> None:
     torch = pytest.importorskip("torch")
     module = torch.nn.Sequential(
-        torch.nn.Linear(d, ff, bias=bias), torch.nn.ReLU(), torch.nn.Dropout(0.0), torch.nn.Linear(ff, out or d, bias=bias)
+        torch.nn.Linear(d, ff, bias=bias),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.0),
+        torch.nn.Linear(ff, out or d, bias=bias),
     )
     y = module(torch.randn(2, 9, d))
     extra = f", output_dim={out}" if out else ""
@@ -452,7 +494,13 @@ def test_encoder_weight_names() -> None:
 
 def test_encoder_config_defaults_follow_torch() -> None:
     cfg = layer_info("TransformerEncoder(2, 8)", (3, 4)).node.config
-    assert (cfg.dropout, cfg.activation, cfg.norm_first, cfg.layer_norm_eps, cfg.causal) == (0.1, "relu", False, 1e-5, False)
+    assert (cfg.dropout, cfg.activation, cfg.norm_first, cfg.layer_norm_eps, cfg.causal) == (
+        0.1,
+        "relu",
+        False,
+        1e-5,
+        False,
+    )
     cfg = layer_info('TransformerEncoder(2, 8, 0.0, "gelu", normalize_first=true, eps=1e-6)', (3, 4)).node.config
     assert (cfg.dropout, cfg.activation, cfg.norm_first, cfg.layer_norm_eps) == (0.0, "gelu", True, 1e-6)
 
@@ -480,7 +528,9 @@ def test_encoder_repeated_six_times() -> None:
         (16, 1, 16, "gelu", False, False, 1),
     ],
 )
-def test_encoder_matches_torch(d: int, heads: int, ff: int, activation: str, norm_first: bool, bias: bool, t: int) -> None:
+def test_encoder_matches_torch(
+    d: int, heads: int, ff: int, activation: str, norm_first: bool, bias: bool, t: int
+) -> None:
     torch = pytest.importorskip("torch")
     module = torch.nn.TransformerEncoderLayer(
         d, heads, ff, dropout=0.0, activation=activation, norm_first=norm_first, bias=bias, batch_first=True
@@ -488,7 +538,9 @@ def test_encoder_matches_torch(d: int, heads: int, ff: int, activation: str, nor
     module.eval()
     y = module(torch.randn(2, t, d), src_key_padding_mask=torch.zeros(2, t, dtype=torch.bool))
     flags = f"norm_first={'true' if norm_first else 'false'}, use_bias={'true' if bias else 'false'}"
-    info = layer_info(f'TransformerEncoder({heads}, {ff}, 0.0, "{activation}", {flags}, key_padding_mask=true)', (t, d), (t,))
+    info = layer_info(
+        f'TransformerEncoder({heads}, {ff}, 0.0, "{activation}", {flags}, key_padding_mask=true)', (t, d), (t,)
+    )
     assert info.output_shapes == (tuple(y.shape[1:]),)
     assert info.params == sum(p.numel() for p in module.parameters())
     assert info.params == encoder_params(d, ff, bias)
@@ -500,8 +552,18 @@ def test_encoder_matches_torch(d: int, heads: int, ff: int, activation: str, nor
         ("TransformerEncoder(7, 64)", [(3, 512)], ShapeError, "features divisible by num_heads=7"),
         ("TransformerEncoder(8, 64, d_model=256)", [(3, 512)], ShapeError, "d_model=256"),
         ("TransformerEncoder(8, 64)", [(512,)], ShapeError, "rank 2 (length, features)"),
-        ("TransformerEncoder(8, 64, key_padding_mask=true)", [(3, 512), (4,)], ShapeError, "source padding mask of shape (3,)"),
-        ("TransformerEncoder(8, 64, key_padding_mask=true)", [(3, 512)], ShapeError, "2 inputs (source, key_padding_mask)"),
+        (
+            "TransformerEncoder(8, 64, key_padding_mask=true)",
+            [(3, 512), (4,)],
+            ShapeError,
+            "source padding mask of shape (3,)",
+        ),
+        (
+            "TransformerEncoder(8, 64, key_padding_mask=true)",
+            [(3, 512)],
+            ShapeError,
+            "2 inputs (source, key_padding_mask)",
+        ),
         ("TransformerEncoder(8, 64)", [(3, 512), (3,)], ShapeError, "1 input (source), received 2: (3, 512) and (3,)"),
         ("TransformerEncoder(8, 64, d_model=100)", [(3, 100)], InvalidValueError, "must be divisible by num_heads=8"),
         ('TransformerEncoder(8, 64, activation="tanh")', [(3, 512)], InvalidValueError, '"relu", "gelu"'),
@@ -576,7 +638,9 @@ def test_decoder_repeated_with_memory() -> None:
         (24, 3, 10, "relu", False, False, 1, 7),
     ],
 )
-def test_decoder_matches_torch(d: int, heads: int, ff: int, activation: str, norm_first: bool, bias: bool, t: int, s: int) -> None:
+def test_decoder_matches_torch(
+    d: int, heads: int, ff: int, activation: str, norm_first: bool, bias: bool, t: int, s: int
+) -> None:
     torch = pytest.importorskip("torch")
     module = torch.nn.TransformerDecoderLayer(
         d, heads, ff, dropout=0.0, activation=activation, norm_first=norm_first, bias=bias, batch_first=True
@@ -649,7 +713,14 @@ def test_decoder_errors(layer: str, shapes: list[Shape], error: type[Exception],
 
 
 def test_specs_document_themselves() -> None:
-    for kind in ("MultiHeadAttention", "Attention", "PositionalEncoding", "FeedForward", "TransformerEncoder", "TransformerDecoder"):
+    for kind in (
+        "MultiHeadAttention",
+        "Attention",
+        "PositionalEncoding",
+        "FeedForward",
+        "TransformerEncoder",
+        "TransformerDecoder",
+    ):
         spec = lookup(kind)
         assert spec is not None and spec.family == "attention"
         assert spec.doc and spec.shape_rule

@@ -82,7 +82,12 @@ def test_documented_defaults() -> None:
         # affine=false (PyTorch) removes both weight and bias; the state stays
         ("BatchNorm2d(8, affine=false)", (4, 4, 8), "channels_last", ((4, 4, 8), 0, 16, 0)),
         # unknown spatial dims are fine: only C must be known
-        ("BatchNormalization(momentum=0.99, epsilon=1e-3)", (None, None, 3), "channels_last", ((None, None, 3), 6, 6, 0)),
+        (
+            "BatchNormalization(momentum=0.99, epsilon=1e-3)",
+            (None, None, 3),
+            "channels_last",
+            ((None, None, 3), 6, 6, 0),
+        ),
     ],
 )
 def test_batch_norm(layer: str, shape: Shape, layout: str, expected: tuple[Shape, int, int, int]) -> None:
@@ -213,7 +218,7 @@ def test_group_norm(layer: str, shape: Shape, layout: str, expected: tuple[Shape
         ("LayerNormalization(axis=(0, 2))", (3, 4, 5), ShapeError, "trailing axes"),
         ("LayerNormalization(axis=(-1, -1))", (3, 4, 5), ShapeError, "trailing axes"),
         ("LayerNormalization(axis=(0, 1, 2))", (4, 5), ShapeError, "rank at least 3"),
-        ("LayerNormalization(axis=\"x\")", (4, 5), InvalidValueError, "`axis` expects an integer or a tuple of integers"),
+        ('LayerNormalization(axis="x")', (4, 5), InvalidValueError, "`axis` expects an integer or a tuple of integers"),
         ("LayerNorm(256)", (10, 512), ShapeError, "normalized_shape"),
         ("LayerNormalization()", (10, None), ShapeError, "known sizes on the normalized axes"),
         ("InstanceNormalization()", (8,), ShapeError, "rank at least 2"),
@@ -232,7 +237,9 @@ def test_errors(layer: str, shape: Shape, error: type[Exception], fragment: str)
 
 
 def test_shape_error_names_input() -> None:
-    with pytest.raises(ShapeError, match=r"GroupNormalization expects .* received \(8, 8, 8\) \(8 channels on axis 2\)"):
+    with pytest.raises(
+        ShapeError, match=r"GroupNormalization expects .* received \(8, 8, 8\) \(8 channels on axis 2\)"
+    ):
         info("GroupNorm(3)", 8, 8, 8)
 
 
@@ -282,19 +289,32 @@ BATCH_NORM_CASES = [
     ("BatchNormalization()", (5, 5, 4), "channels_last", "BatchNorm2d", 4, {}),
     ("BatchNorm2d(4)", (4, 5, 5), "channels_first", "BatchNorm2d", 4, {}),
     ("BatchNorm2d(4, affine=false)", (5, 5, 4), "channels_last", "BatchNorm2d", 4, {"affine": False}),
-    ("BatchNorm3d(3, eps=1e-3, momentum=0.8)", (3, 3, 3, 3), "channels_last", "BatchNorm3d", 3, {"eps": 1e-3, "momentum": 0.2}),
+    (
+        "BatchNorm3d(3, eps=1e-3, momentum=0.8)",
+        (3, 3, 3, 3),
+        "channels_last",
+        "BatchNorm3d",
+        3,
+        {"eps": 1e-3, "momentum": 0.2},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("layer", "shape", "layout", "cls", "channels", "kwargs"), BATCH_NORM_CASES)
-def test_batch_norm_matches_torch(layer: str, shape: tuple[int, ...], layout: str, cls: str, channels: int, kwargs: dict[str, object]) -> None:
+def test_batch_norm_matches_torch(
+    layer: str, shape: tuple[int, ...], layout: str, cls: str, channels: int, kwargs: dict[str, object]
+) -> None:
     torch = pytest.importorskip("torch")
     module = getattr(torch.nn, cls)(channels, **kwargs)
     _check_against_torch(layer, shape, layout, module)
     node = info(layer, *shape, layout=layout)
     assert torch_momentum(node.node.config.momentum) == pytest.approx(module.momentum)
     assert node.node.config.epsilon == pytest.approx(module.eps)
-    torch_shapes = {n: tuple(t.shape) for n, t in [*module.named_parameters(), *module.named_buffers()] if n != "num_batches_tracked"}
+    torch_shapes = {
+        n: tuple(t.shape)
+        for n, t in [*module.named_parameters(), *module.named_buffers()]
+        if n != "num_batches_tracked"
+    }
     assert {k: w.shape for k, w in node.weights.items()} == torch_shapes
 
 
@@ -326,11 +346,20 @@ def test_layer_norm_matches_torch(layer: str, shape: tuple[int, ...], kwargs: di
         ("InstanceNorm1d(4, affine=true)", (4, 10), "channels_first", "InstanceNorm1d", 4, {"affine": True}),
         ("InstanceNormalization()", (6, 6, 3), "channels_last", "InstanceNorm2d", 3, {}),
         ("InstanceNorm2d(3, affine=true)", (6, 6, 3), "channels_last", "InstanceNorm2d", 3, {"affine": True}),
-        ("InstanceNorm2d(3, track_running_stats=true)", (3, 6, 6), "channels_first", "InstanceNorm2d", 3, {"track_running_stats": True}),
+        (
+            "InstanceNorm2d(3, track_running_stats=true)",
+            (3, 6, 6),
+            "channels_first",
+            "InstanceNorm2d",
+            3,
+            {"track_running_stats": True},
+        ),
         ("InstanceNorm3d(2, affine=true)", (4, 4, 4, 2), "channels_last", "InstanceNorm3d", 2, {"affine": True}),
     ],
 )
-def test_instance_norm_matches_torch(layer: str, shape: tuple[int, ...], layout: str, cls: str, channels: int, kwargs: dict[str, object]) -> None:
+def test_instance_norm_matches_torch(
+    layer: str, shape: tuple[int, ...], layout: str, cls: str, channels: int, kwargs: dict[str, object]
+) -> None:
     torch = pytest.importorskip("torch")
     _check_against_torch(layer, shape, layout, getattr(torch.nn, cls)(channels, **kwargs))
 
@@ -345,6 +374,8 @@ def test_instance_norm_matches_torch(layer: str, shape: tuple[int, ...], layout:
         ("GroupNorm(3)", (6,), "channels_last", 3, 6, True),
     ],
 )
-def test_group_norm_matches_torch(layer: str, shape: tuple[int, ...], layout: str, groups: int, channels: int, affine: bool) -> None:
+def test_group_norm_matches_torch(
+    layer: str, shape: tuple[int, ...], layout: str, groups: int, channels: int, affine: bool
+) -> None:
     torch = pytest.importorskip("torch")
     _check_against_torch(layer, shape, layout, torch.nn.GroupNorm(groups, channels, affine=affine))

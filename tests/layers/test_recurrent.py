@@ -73,7 +73,7 @@ def test_defaults() -> None:
         # G=1, H=16, in=8, T=10: 16*(8+16) + 2*16 = 416; MACs 10*16*24 = 3840
         ("SimpleRNN(16)", (10, 8), ((16,), 416, 3840)),
         ("SimpleRNN(16, return_sequences=true)", (10, 8), ((10, 16), 416, 3840)),
-        ("RNN(16, \"relu\", use_bias=false)", (10, 8), ((16,), 384, 3840)),
+        ('RNN(16, "relu", use_bias=false)', (10, 8), ((16,), 384, 3840)),
         # G=4, H=32, in=8, T=20: 128*40 + 256 = 5376; MACs 20*128*40 = 102400
         ("LSTM(32)", (20, 8), ((32,), 5376, 102400)),
         ("LSTM(32, return_sequences=true)", (20, 8), ((20, 32), 5376, 102400)),
@@ -153,10 +153,10 @@ def test_stacked_lstm_network() -> None:
         # LSTM H=16, in=8, T=5: one direction 64*24 + 128 = 1664; MACs 5*64*24 = 7680; both x2
         ("Bidirectional(LSTM(16))", ((32,),), 3328, 15360),
         ("Bidirectional(LSTM(16, return_sequences=true))", ((5, 32),), 3328, 15360),
-        ("Bidirectional(LSTM(16, return_sequences=true), \"sum\")", ((5, 16),), 3328, 15360),
-        ("Bidirectional(LSTM(16), merge_mode=\"mul\")", ((16,),), 3328, 15360),
-        ("Bidirectional(LSTM(16), merge_mode=\"ave\")", ((16,),), 3328, 15360),
-        ("Bidirectional(LSTM(16), merge_mode=\"average\")", ((16,),), 3328, 15360),
+        ('Bidirectional(LSTM(16, return_sequences=true), "sum")', ((5, 16),), 3328, 15360),
+        ('Bidirectional(LSTM(16), merge_mode="mul")', ((16,),), 3328, 15360),
+        ('Bidirectional(LSTM(16), merge_mode="ave")', ((16,),), 3328, 15360),
+        ('Bidirectional(LSTM(16), merge_mode="average")', ((16,),), 3328, 15360),
         ("Bidirectional(LSTM(16, return_sequences=true), merge_mode=none)", ((5, 16), (5, 16)), 3328, 15360),
         # states: Keras order (output, *forward states, *backward states)
         ("Bidirectional(LSTM(16, return_state=true))", ((32,), (16,), (16,), (16,), (16,)), 3328, 15360),
@@ -213,7 +213,7 @@ def test_bidirectional_two_outputs_in_network() -> None:
         ("ConvLSTM2D(4, 3, return_sequences=true)", (5, 9, 9, 2), "channels_last", ((5, 7, 7, 4),), 880, 211680),
         # same padding, stride 2: ceil(9/2) = 5; MACs 5*25*16*9*6 = 108000
         (
-            "ConvLSTM2D(4, (3, 3), padding=\"same\", strides=2, return_sequences=true, return_state=true)",
+            'ConvLSTM2D(4, (3, 3), padding="same", strides=2, return_sequences=true, return_state=true)',
             (5, 9, 9, 2),
             "channels_last",
             ((5, 5, 5, 4), (5, 5, 4), (5, 5, 4)),
@@ -224,15 +224,31 @@ def test_bidirectional_two_outputs_in_network() -> None:
         # 16*2*6 + 16*4*6 + 16 = 592; MACs 5*42*16*6*6 = 120960
         ("ConvLSTM2D(4, (3, 2))", (5, 2, 9, 7), "channels_first", ((4, 7, 6),), 592, 120960),
         # dilation 2: span 5, 10 -> 6; no bias: 8*3*9 + 8*2*9 = 360; MACs 3*36*8*9*5 = 38880
-        ("ConvLSTM2D(2, 3, dilation_rate=2, use_bias=false)", (3, 10, 10, 3), "channels_last", ((6, 6, 2),), 360, 38880),
+        (
+            "ConvLSTM2D(2, 3, dilation_rate=2, use_bias=false)",
+            (3, 10, 10, 3),
+            "channels_last",
+            ((6, 6, 2),),
+            360,
+            38880,
+        ),
         # valid stride 2: floor((10-3)/2)+1 = 4; MACs 3*16*8*9*5 = 17280
         ("ConvLSTM2D(2, 3, strides=(2, 2))", (3, 10, 10, 3), "channels_last", ((4, 4, 2),), 368, 17280),
         # unknown time and spatial sizes: None stays, MACs unknown
-        ("ConvLSTM2D(2, 3, return_sequences=true)", (None, None, 10, 3), "channels_last", ((None, None, 8, 2),), 368, None),
-        ("ConvLSTM2D(2, 3, activation=\"relu\")", (None, 10, 10, 3), "channels_last", ((8, 8, 2),), 368, None),
+        (
+            "ConvLSTM2D(2, 3, return_sequences=true)",
+            (None, None, 10, 3),
+            "channels_last",
+            ((None, None, 8, 2),),
+            368,
+            None,
+        ),
+        ('ConvLSTM2D(2, 3, activation="relu")', (None, 10, 10, 3), "channels_last", ((8, 8, 2),), 368, None),
     ],
 )
-def test_conv_lstm2d(layer: str, shape: Shape, layout: str, expected_shapes: tuple[Shape, ...], params: int, macs: int | None) -> None:
+def test_conv_lstm2d(
+    layer: str, shape: Shape, layout: str, expected_shapes: tuple[Shape, ...], params: int, macs: int | None
+) -> None:
     node = info(layer, *shape, layout=layout)
     assert node.output_shapes == expected_shapes
     assert (node.params, node.state, node.macs) == (params, 0, macs)
@@ -240,7 +256,11 @@ def test_conv_lstm2d(layer: str, shape: Shape, layout: str, expected_shapes: tup
 
 def test_conv_lstm2d_weight_layout() -> None:
     weights = info("ConvLSTM2D(4, (3, 2))", 5, 9, 7, 2).weights
-    assert {k: w.shape for k, w in weights.items()} == {"weight_ih": (16, 2, 3, 2), "weight_hh": (16, 4, 3, 2), "bias": (16,)}
+    assert {k: w.shape for k, w in weights.items()} == {
+        "weight_ih": (16, 2, 3, 2),
+        "weight_hh": (16, 4, 3, 2),
+        "bias": (16,),
+    }
 
 
 # --- errors ----------------------------------------------------------------------------------------
@@ -249,31 +269,66 @@ def test_conv_lstm2d_weight_layout() -> None:
 @pytest.mark.parametrize(
     ("layer", "shape", "error", "fragment"),
     [
-        ("LSTM(16)", (28, 28, 1), ShapeError, "LSTM expects input of rank 2 (timesteps, features), received (28, 28, 1)"),
+        (
+            "LSTM(16)",
+            (28, 28, 1),
+            ShapeError,
+            "LSTM expects input of rank 2 (timesteps, features), received (28, 28, 1)",
+        ),
         ("GRU(16)", (28,), ShapeError, "rank 2 (timesteps, features)"),
         ("LSTM(16)", (10, None), ShapeError, "a known number of features"),
         ("LSTM(16, input_size=4)", (10, 8), ShapeError, "4 features (input_size)"),
         ("LSTM(0)", (10, 8), InvalidValueError, "`units` expects a positive integer"),
         ("LSTM()", (10, 8), InvalidValueError, "`LSTM` needs the argument `units`"),
-        ("LSTM(16, activation=\"prelu\")", (10, 8), InvalidValueError, "cannot be \"prelu\""),
-        ("LSTM(16, recurrent_activation=\"bogus\")", (10, 8), InvalidValueError, "`recurrent_activation` expects"),
+        ('LSTM(16, activation="prelu")', (10, 8), InvalidValueError, 'cannot be "prelu"'),
+        ('LSTM(16, recurrent_activation="bogus")', (10, 8), InvalidValueError, "`recurrent_activation` expects"),
         ("LSTM(16, dropout=1)", (10, 8), InvalidValueError, "`dropout` expects a number in [0, 1)"),
         ("LSTM(16, hidden_size=8)", (10, 8), InvalidValueError, "given twice"),
-        ("SimpleRNN(16, recurrent_activation=\"sigmoid\")", (10, 8), NameResolutionError, "has no argument `recurrent_activation`"),
+        (
+            'SimpleRNN(16, recurrent_activation="sigmoid")',
+            (10, 8),
+            NameResolutionError,
+            "has no argument `recurrent_activation`",
+        ),
         ("LSTM(16, num_layers=2)", (10, 8), NameResolutionError, "has no argument `num_layers`"),
-        ("Bidirectional(Dense(16))", (10, 8), InvalidValueError, "expects a recurrent layer such as LSTM(64); received Dense(16)"),
+        (
+            "Bidirectional(Dense(16))",
+            (10, 8),
+            InvalidValueError,
+            "expects a recurrent layer such as LSTM(64); received Dense(16)",
+        ),
         ("Bidirectional(ConvLSTM2D(4, 3))", (10, 8), InvalidValueError, "expects a recurrent layer"),
         ("Bidirectional(16)", (10, 8), InvalidValueError, "expects a recurrent layer"),
         ("Bidirectional(LSTM(16, foo=1))", (10, 8), NameResolutionError, "`LSTM` has no argument `foo`"),
         ("Bidirectional(LSTM(0))", (10, 8), InvalidValueError, "`LSTM` argument `units`"),
-        ("Bidirectional(LSTM(16), merge_mode=\"max\")", (10, 8), InvalidValueError, "`merge_mode` expects one of"),
+        ('Bidirectional(LSTM(16), merge_mode="max")', (10, 8), InvalidValueError, "`merge_mode` expects one of"),
         ("Bidirectional(LSTM(16))", (10, 8, 2), ShapeError, "LSTM expects input of rank 2"),
-        ("ConvLSTM2D(4, 5)", (5, 3, 3, 2), ShapeError, "ConvLSTM2D expects rows and cols of at least the kernel 5x5 (padding \"valid\"), received (5, 3, 3, 2)"),
+        (
+            "ConvLSTM2D(4, 5)",
+            (5, 3, 3, 2),
+            ShapeError,
+            'ConvLSTM2D expects rows and cols of at least the kernel 5x5 (padding "valid"), received (5, 3, 3, 2)',
+        ),
         ("ConvLSTM2D(4, 3, dilation_rate=3)", (5, 6, 6, 2), ShapeError, "dilated by (3, 3)"),
-        ("ConvLSTM2D(4, 3)", (9, 9, 2), ShapeError, "ConvLSTM2D expects input of rank 4 (time, height, width, channels), received (9, 9, 2)"),
+        (
+            "ConvLSTM2D(4, 3)",
+            (9, 9, 2),
+            ShapeError,
+            "ConvLSTM2D expects input of rank 4 (time, height, width, channels), received (9, 9, 2)",
+        ),
         ("ConvLSTM2D(4, 3)", (5, 9, 9, None), ShapeError, "a known number of channels"),
-        ("ConvLSTM2D(4, 3, strides=2, dilation_rate=2)", (5, 9, 9, 2), InvalidValueError, "cannot combine strides > 1 with dilation_rate > 1"),
-        ("ConvLSTM2D(4, 3, padding=\"causal\")", (5, 9, 9, 2), InvalidValueError, "`padding` expects one of \"valid\", \"same\""),
+        (
+            "ConvLSTM2D(4, 3, strides=2, dilation_rate=2)",
+            (5, 9, 9, 2),
+            InvalidValueError,
+            "cannot combine strides > 1 with dilation_rate > 1",
+        ),
+        (
+            'ConvLSTM2D(4, 3, padding="causal")',
+            (5, 9, 9, 2),
+            InvalidValueError,
+            '`padding` expects one of "valid", "same"',
+        ),
         ("ConvLSTM2D(4, (3, 3, 3))", (5, 9, 9, 2), InvalidValueError, "`kernel_size` expects"),
         ("ConvLSTM2D(4)", (5, 9, 9, 2), InvalidValueError, "needs the argument `kernel_size`"),
     ],
@@ -315,7 +370,9 @@ def _torch_state_shapes(kind: str, states: Any) -> list[tuple[int, ...]]:
     ("units", "steps", "features", "use_bias", "return_sequences"),
     [(8, 5, 3, True, False), (8, 5, 3, True, True), (3, 7, 10, False, True), (1, 1, 1, True, False)],
 )
-def test_matches_torch(kind: str, units: int, steps: int, features: int, use_bias: bool, return_sequences: bool) -> None:
+def test_matches_torch(
+    kind: str, units: int, steps: int, features: int, use_bias: bool, return_sequences: bool
+) -> None:
     torch = pytest.importorskip("torch")
     layer = f"{kind}({units}, use_bias={str(use_bias).lower()}, return_sequences={str(return_sequences).lower()}, return_state=true)"
     node = info(layer, steps, features)
@@ -367,10 +424,17 @@ def _keras_shapes(result: Any) -> tuple[Shape, ...]:
     [
         ("ConvLSTM2D(4, 3)", (5, 9, 9, 2), "channels_last", {"filters": 4, "kernel_size": 3}),
         (
-            "ConvLSTM2D(4, 3, padding=\"same\", strides=2, return_sequences=true, return_state=true)",
+            'ConvLSTM2D(4, 3, padding="same", strides=2, return_sequences=true, return_state=true)',
             (5, 9, 9, 2),
             "channels_last",
-            {"filters": 4, "kernel_size": 3, "padding": "same", "strides": 2, "return_sequences": True, "return_state": True},
+            {
+                "filters": 4,
+                "kernel_size": 3,
+                "padding": "same",
+                "strides": 2,
+                "return_sequences": True,
+                "return_state": True,
+            },
         ),
         (
             "ConvLSTM2D(3, (3, 2), dilation_rate=2, use_bias=false)",
@@ -386,7 +450,9 @@ def _keras_shapes(result: Any) -> tuple[Shape, ...]:
         ),
     ],
 )
-def test_conv_lstm2d_matches_keras(keras: Any, layer: str, shape: tuple[int, ...], layout: str, kwargs: dict[str, Any]) -> None:
+def test_conv_lstm2d_matches_keras(
+    keras: Any, layer: str, shape: tuple[int, ...], layout: str, kwargs: dict[str, Any]
+) -> None:
     node = info(layer, *shape, layout=layout)
     module = keras.layers.ConvLSTM2D(**kwargs)
     assert node.output_shapes == _keras_shapes(module.compute_output_shape((None, *shape)))

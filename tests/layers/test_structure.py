@@ -115,11 +115,21 @@ def test_time_distributed_matches_keras() -> None:
     ("layer", "shape", "error", "fragment"),
     [
         ("TimeDistributed(Dense(5))", (4,), ShapeError, "rank at least 2 (steps, ...)"),
-        ("TimeDistributed(Dense(5))", (4, None), ShapeError, "TimeDistributed applies Dense to each step of shape (None,)"),
+        (
+            "TimeDistributed(Dense(5))",
+            (4, None),
+            ShapeError,
+            "TimeDistributed applies Dense to each step of shape (None,)",
+        ),
         ("TimeDistributed(Add)", (4, 3), InvalidValueError, "expects a single-input layer"),
         ("TimeDistributed(Output(3))", (4, 3), InvalidValueError, "expects a single-input layer"),
         ("TimeDistributed(Embedding(10, 3))", (4, 3), InvalidValueError, "expects a single-input layer"),
-        ("TimeDistributed(Dense(-3))", (4, 3), InvalidValueError, "`Dense` argument `units` expects a positive integer"),
+        (
+            "TimeDistributed(Dense(-3))",
+            (4, 3),
+            InvalidValueError,
+            "`Dense` argument `units` expects a positive integer",
+        ),
         ("TimeDistributed(5)", (4, 3), InvalidValueError, "expects a single-input layer"),
         ("TimeDistributed()", (4, 3), InvalidValueError, "needs the argument `layer`"),
     ],
@@ -167,7 +177,13 @@ def se_params(c: int, s: int) -> int:
         ("SEBlock(se_ratio=0.1)", (7, 7, 30), "channels_last", 3, se_params(30, 3)),  # int(3.0000000000000004)
         ("SqueezeExcitation()", (3, 4, 4), "channels_first", 1, se_params(3, 1)),  # max(1, int(0.75))
         ("SqueezeExcitation(squeeze_channels=4)", (16, 5, 5), "channels_first", 4, se_params(16, 4)),
-        ('SqueezeExcitation(2, gate="hard_sigmoid", activation="silu")', (None, None, 6), "channels_last", 2, se_params(6, 2)),
+        (
+            'SqueezeExcitation(2, gate="hard_sigmoid", activation="silu")',
+            (None, None, 6),
+            "channels_last",
+            2,
+            se_params(6, 2),
+        ),
     ],
 )
 def test_se_variants(layer: str, shape: Shape, layout: str, squeeze: int, params: int) -> None:
@@ -180,7 +196,11 @@ def test_se_variants(layer: str, shape: Shape, layout: str, squeeze: int, params
 
 @pytest.mark.parametrize(
     ("shape", "layout", "ones"),
-    [((10, 8), "channels_last", (1,)), ((6, 6, 8), "channels_last", (1, 1)), ((8, 2, 3, 4), "channels_first", (1, 1, 1))],
+    [
+        ((10, 8), "channels_last", (1,)),
+        ((6, 6, 8), "channels_last", (1, 1)),
+        ((8, 2, 3, 4), "channels_first", (1, 1, 1)),
+    ],
 )
 def test_se_weight_layouts_follow_the_spatial_rank(shape: Shape, layout: str, ones: tuple[int, ...]) -> None:
     info = layer_info("SqueezeExcitation(2)", shape, layout=layout)
@@ -221,7 +241,9 @@ def test_se_matches_torch(spatial: tuple[int, ...], channels: int, squeeze: int)
     info = layer_info(f"SqueezeExcitation({squeeze})", (channels, *spatial), layout="channels_first")
     assert info.output_shapes == (tuple(y.shape[1:]),)
     assert info.params == sum(p.numel() for p in module.parameters())
-    assert {name: w.shape for name, w in info.weights.items()} == {n: tuple(p.shape) for n, p in module.named_parameters()}
+    assert {name: w.shape for name, w in info.weights.items()} == {
+        n: tuple(p.shape) for n, p in module.named_parameters()
+    }
     # default ratio gives the same squeeze where channels // 4 == squeeze
     if channels // 4 == squeeze:
         assert layer_info("SqueezeExcitation()", (channels, *spatial), layout="channels_first").params == info.params
@@ -237,11 +259,41 @@ def test_se_aliases(name: str) -> None:
     [
         ("SqueezeExcitation()", (64,), "channels_last", ShapeError, "rank 2, 3 or 4"),
         ("SqueezeExcitation()", (2, 2, 2, 2, 8), "channels_last", ShapeError, "rank 2, 3 or 4"),
-        ("SqueezeExcitation()", (4, 4, None), "channels_last", ShapeError, "known number of channels (height, width, channels)"),
-        ("SqueezeExcitation()", (None, None, 4, 4), "channels_first", ShapeError, "known number of channels (channels, height, width)"),
-        ("SqueezeExcitation(ratio=0)", (4, 4, 8), "channels_last", InvalidValueError, "`ratio` expects a number in (0, 1]"),
-        ("SqueezeExcitation(ratio=1.5)", (4, 4, 8), "channels_last", InvalidValueError, "`ratio` expects a number in (0, 1]"),
-        ("SqueezeExcitation(0)", (4, 4, 8), "channels_last", InvalidValueError, "`squeeze_channels` expects a positive integer"),
+        (
+            "SqueezeExcitation()",
+            (4, 4, None),
+            "channels_last",
+            ShapeError,
+            "known number of channels (height, width, channels)",
+        ),
+        (
+            "SqueezeExcitation()",
+            (None, None, 4, 4),
+            "channels_first",
+            ShapeError,
+            "known number of channels (channels, height, width)",
+        ),
+        (
+            "SqueezeExcitation(ratio=0)",
+            (4, 4, 8),
+            "channels_last",
+            InvalidValueError,
+            "`ratio` expects a number in (0, 1]",
+        ),
+        (
+            "SqueezeExcitation(ratio=1.5)",
+            (4, 4, 8),
+            "channels_last",
+            InvalidValueError,
+            "`ratio` expects a number in (0, 1]",
+        ),
+        (
+            "SqueezeExcitation(0)",
+            (4, 4, 8),
+            "channels_last",
+            InvalidValueError,
+            "`squeeze_channels` expects a positive integer",
+        ),
         ('SqueezeExcitation(gate="tanh")', (4, 4, 8), "channels_last", InvalidValueError, '"sigmoid", "hard_sigmoid"'),
     ],
 )

@@ -16,12 +16,16 @@ FORWARD_RTOL = 1e-5
 GRAD_RTOL = 1e-4
 
 
-def model_for(layers: str, *shapes: Shape, dtype: Any = np.float32, seed: int = 0, layout: str = "channels_last") -> Model:
+def model_for(
+    layers: str, *shapes: Shape, dtype: Any = np.float32, seed: int = 0, layout: str = "channels_last"
+) -> Model:
     """A model of the DSL statements `layers` on inputs of the given shapes (named `input`, or a, b, ...)."""
     return Model(analyse_snippet(layers, *shapes, layout=layout), dtype=dtype, seed=seed)
 
 
-def random_inputs(model: Model, batch: int = 2, seed: int = 1, int_high: int = 10, fill: Mapping[int | None, int] | None = None) -> dict[str, np.ndarray]:
+def random_inputs(
+    model: Model, batch: int = 2, seed: int = 1, int_high: int = 10, fill: Mapping[int | None, int] | None = None
+) -> dict[str, np.ndarray]:
     """Random inputs for every network input; unknown sizes become 5 (or `fill[None]`)."""
     rng = np.random.default_rng(seed)
     found = {}
@@ -55,7 +59,13 @@ def torch_pass(
     )
 
 
-def load_into_torch(module: Any, model: Model, node: str, rename: Mapping[str, str] | None = None, transform: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
+def load_into_torch(
+    module: Any,
+    model: Model,
+    node: str,
+    rename: Mapping[str, str] | None = None,
+    transform: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> None:
     """Copy one node's weights into a torch module (names mapped by `rename`, values by `transform`)."""
     import torch
 
@@ -73,20 +83,38 @@ def load_into_torch(module: Any, model: Model, node: str, rename: Mapping[str, s
     assert not unexpected, f"unexpected torch names: {unexpected}"
 
 
-def compare_passes(ours: Pass, theirs: Pass, *, param_names: Mapping[str, str], input_map: Mapping[str, str], output_transform: Callable[[np.ndarray], np.ndarray] | None = None, input_grad_transform: Callable[[np.ndarray], np.ndarray] | None = None, grad_transform: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> None:
+def compare_passes(
+    ours: Pass,
+    theirs: Pass,
+    *,
+    param_names: Mapping[str, str],
+    input_map: Mapping[str, str],
+    output_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    input_grad_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    grad_transform: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> None:
     """Forward outputs within 1e-5 relative, every gradient within 1e-4 (see the issue's tolerances)."""
     for i, (a, b) in enumerate(zip(ours.outputs, theirs.outputs)):
         assert_close(a, output_transform(b) if output_transform else b, FORWARD_RTOL, f"output {i}")
     for ours_name, torch_index in input_map.items():
         theirs_grad = theirs.input_grads[torch_index]
-        assert_close(ours.input_grads[ours_name], input_grad_transform(theirs_grad) if input_grad_transform else theirs_grad, GRAD_RTOL, f"gradient of input {ours_name}")
+        assert_close(
+            ours.input_grads[ours_name],
+            input_grad_transform(theirs_grad) if input_grad_transform else theirs_grad,
+            GRAD_RTOL,
+            f"gradient of input {ours_name}",
+        )
     for ours_name, torch_name in param_names.items():
         theirs_grad = theirs.param_grads[torch_name]
         fn = (grad_transform or {}).get(ours_name)
-        assert_close(ours.param_grads[ours_name], fn(theirs_grad) if fn else theirs_grad, GRAD_RTOL, f"gradient of {ours_name}")
+        assert_close(
+            ours.param_grads[ours_name], fn(theirs_grad) if fn else theirs_grad, GRAD_RTOL, f"gradient of {ours_name}"
+        )
 
 
-def ours_pass(model: Model, inputs: Mapping[str, np.ndarray], seed: int = 3, training: bool = False) -> tuple[Pass, list[np.ndarray]]:
+def ours_pass(
+    model: Model, inputs: Mapping[str, np.ndarray], seed: int = 3, training: bool = False
+) -> tuple[Pass, list[np.ndarray]]:
     """Our pass with a random upstream gradient; returns the pass and the upstream used."""
     rng = np.random.default_rng(seed)
     probe = model(dict(inputs), training=training)

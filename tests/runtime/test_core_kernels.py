@@ -9,11 +9,25 @@ from helpers import compare_passes, load_into_torch, model_for, ours_pass, rando
 from neural.runtime.gradcheck import gradient_check
 
 ACTIVATION_LAYERS = [
-    ("ReLU()", "ReLU"), ("ReLU6()", "ReLU6"), ("LeakyReLU(0.2)", "LeakyReLU"), ("ELU(0.7)", "ELU"),
-    ("SELU()", "SELU"), ("GELU()", "GELU"), ('GELU(approximate="tanh")', "GELU_tanh"), ("SiLU()", "SiLU"),
-    ("Mish()", "Mish"), ("Sigmoid()", "Sigmoid"), ("HardSigmoid()", "Hardsigmoid"), ("Tanh()", "Tanh"),
-    ("Softplus()", "Softplus"), ("Softsign()", "Softsign"), ("Softmax()", "Softmax"), ("LogSoftmax()", "LogSoftmax"),
-    ('Activation("exponential")', "exp"), ('Activation("linear")', "identity"), ("PReLU()", "PReLU"),
+    ("ReLU()", "ReLU"),
+    ("ReLU6()", "ReLU6"),
+    ("LeakyReLU(0.2)", "LeakyReLU"),
+    ("ELU(0.7)", "ELU"),
+    ("SELU()", "SELU"),
+    ("GELU()", "GELU"),
+    ('GELU(approximate="tanh")', "GELU_tanh"),
+    ("SiLU()", "SiLU"),
+    ("Mish()", "Mish"),
+    ("Sigmoid()", "Sigmoid"),
+    ("HardSigmoid()", "Hardsigmoid"),
+    ("Tanh()", "Tanh"),
+    ("Softplus()", "Softplus"),
+    ("Softsign()", "Softsign"),
+    ("Softmax()", "Softmax"),
+    ("LogSoftmax()", "LogSoftmax"),
+    ('Activation("exponential")', "exp"),
+    ('Activation("linear")', "identity"),
+    ("PReLU()", "PReLU"),
 ]
 
 
@@ -21,11 +35,25 @@ def torch_activation(name: str):  # type: ignore[no-untyped-def]
     torch = pytest.importorskip("torch")
     nn = torch.nn
     table = {
-        "ReLU": nn.ReLU(), "ReLU6": nn.ReLU6(), "LeakyReLU": nn.LeakyReLU(0.2), "ELU": nn.ELU(0.7), "SELU": nn.SELU(),
-        "GELU": nn.GELU(), "GELU_tanh": nn.GELU(approximate="tanh"), "SiLU": nn.SiLU(), "Mish": nn.Mish(),
-        "Sigmoid": nn.Sigmoid(), "Hardsigmoid": nn.Hardsigmoid(), "Tanh": nn.Tanh(), "Softplus": nn.Softplus(),
-        "Softsign": nn.Softsign(), "Softmax": nn.Softmax(-1), "LogSoftmax": nn.LogSoftmax(-1), "exp": None,
-        "identity": nn.Identity(), "PReLU": nn.PReLU(),
+        "ReLU": nn.ReLU(),
+        "ReLU6": nn.ReLU6(),
+        "LeakyReLU": nn.LeakyReLU(0.2),
+        "ELU": nn.ELU(0.7),
+        "SELU": nn.SELU(),
+        "GELU": nn.GELU(),
+        "GELU_tanh": nn.GELU(approximate="tanh"),
+        "SiLU": nn.SiLU(),
+        "Mish": nn.Mish(),
+        "Sigmoid": nn.Sigmoid(),
+        "Hardsigmoid": nn.Hardsigmoid(),
+        "Tanh": nn.Tanh(),
+        "Softplus": nn.Softplus(),
+        "Softsign": nn.Softsign(),
+        "Softmax": nn.Softmax(-1),
+        "LogSoftmax": nn.LogSoftmax(-1),
+        "exp": None,
+        "identity": nn.Identity(),
+        "PReLU": nn.PReLU(),
     }
     return table[name]
 
@@ -45,16 +73,27 @@ def test_activation_layers_match_torch(layer: str, torch_name: str) -> None:
     compare_passes(ours, theirs, param_names=params, input_map={"input": "0"})
 
 
-@pytest.mark.parametrize("activation", ["relu", "gelu", "tanh", "sigmoid", "softmax", "prelu", "selu", "mish", "elu", "leaky_relu"])
+@pytest.mark.parametrize(
+    "activation", ["relu", "gelu", "tanh", "sigmoid", "softmax", "prelu", "selu", "mish", "elu", "leaky_relu"]
+)
 def test_dense_matches_torch_linear(activation: str) -> None:
     torch = pytest.importorskip("torch")
     model = model_for(f'Dense(7, "{activation}")', (3, 5))
     inputs = random_inputs(model)
     ours, upstream = ours_pass(model, inputs)
     linear = torch.nn.Linear(5, 7)
-    act = {"relu": torch.nn.ReLU(), "gelu": torch.nn.GELU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(),
-           "softmax": torch.nn.Softmax(-1), "prelu": torch.nn.PReLU(), "selu": torch.nn.SELU(), "mish": torch.nn.Mish(),
-           "elu": torch.nn.ELU(), "leaky_relu": torch.nn.LeakyReLU(0.01)}[activation]
+    act = {
+        "relu": torch.nn.ReLU(),
+        "gelu": torch.nn.GELU(),
+        "tanh": torch.nn.Tanh(),
+        "sigmoid": torch.nn.Sigmoid(),
+        "softmax": torch.nn.Softmax(-1),
+        "prelu": torch.nn.PReLU(),
+        "selu": torch.nn.SELU(),
+        "mish": torch.nn.Mish(),
+        "elu": torch.nn.ELU(),
+        "leaky_relu": torch.nn.LeakyReLU(0.01),
+    }[activation]
     module = torch.nn.Sequential(linear, act)
     rename = {"weight": "0.weight", "bias": "0.bias", "activation.weight": "1.weight"}
     load_into_torch(module, model, "dense_1", rename=rename)
@@ -102,7 +141,10 @@ def test_core_kernels_gradients(layers: str, shapes: list[tuple[int, ...]]) -> N
     gradient_check(model, random_inputs(model), rtol=1e-6)
 
 
-@pytest.mark.parametrize("layer", ["Dropout(0.3)", "SpatialDropout1D(0.3)", "GaussianNoise(0.5)", "GaussianDropout(0.3)", "AlphaDropout(0.3)"])
+@pytest.mark.parametrize(
+    "layer",
+    ["Dropout(0.3)", "SpatialDropout1D(0.3)", "GaussianNoise(0.5)", "GaussianDropout(0.3)", "AlphaDropout(0.3)"],
+)
 def test_regularization_training_gradients_and_eval_identity(layer: str) -> None:
     model = model_for(layer, (6, 4), dtype=np.float64)
     inputs = random_inputs(model)

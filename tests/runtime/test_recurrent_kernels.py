@@ -214,7 +214,9 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def _reference(kind: str, weights: dict[str, np.ndarray], x: np.ndarray, act: str, gate: str) -> np.ndarray:
     """Every hidden state (N, T, H), one step at a time, in float64."""
     f, g = ACTIVATIONS[act], ACTIVATIONS[gate]
-    w_ih, w_hh, b_ih, b_hh = (weights[k].astype(np.float64) for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))
+    w_ih, w_hh, b_ih, b_hh = (
+        weights[k].astype(np.float64) for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
     units = w_hh.shape[1]
     h = np.zeros((x.shape[0], units))
     c = np.zeros_like(h)

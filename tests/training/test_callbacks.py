@@ -119,7 +119,19 @@ def test_builder_without_early_stopping(value: Any) -> None:
 
 def test_builder_from_the_language() -> None:
     default = build_early_stopping(True)
-    assert default is not None and (default.monitor, default.patience, default.restore_best_weights) == ("val_loss", 5, True)
-    built = build_early_stopping(component("EarlyStopping", "val_accuracy", 3, min_delta=0.01, restore_best_weights=False))
+    assert default is not None and (default.monitor, default.patience, default.restore_best_weights) == (
+        "val_loss",
+        5,
+        True,
+    )
+    built = build_early_stopping(
+        component("EarlyStopping", "val_accuracy", 3, min_delta=0.01, restore_best_weights=False)
+    )
     assert built is not None
-    assert (built.monitor, built.patience, built.min_delta, built.mode, built.restore_best_weights) == ("val_accuracy", 3, 0.01, "max", False)
+    assert (built.monitor, built.patience, built.min_delta, built.mode, built.restore_best_weights) == (
+        "val_accuracy",
+        3,
+        0.01,
+        "max",
+        False,
+    )

@@ -91,7 +91,9 @@ def test_categorical_from_probabilities_matches_nll_of_log(torch: Any, dtype: An
     fn = lambda q, t: -(smoothed(t, smoothing, 4) * torch.log(q)).sum(-1).mean()  # noqa: E731
     check(torch, loss, fn, p, one_hot(y, 4, dtype))
     if smoothing == 0.0:
-        check(torch, loss, lambda q, t: torch.nn.functional.nll_loss(torch.log(q), t.argmax(-1)), p, one_hot(y, 4, dtype))
+        check(
+            torch, loss, lambda q, t: torch.nn.functional.nll_loss(torch.log(q), t.argmax(-1)), p, one_hot(y, 4, dtype)
+        )
 
 
 # --- sparse categorical ---

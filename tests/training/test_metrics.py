@@ -125,7 +125,9 @@ def test_top_k_needs_class_scores() -> None:
 # --- precision, recall, F1 ---
 
 
-@pytest.mark.parametrize(("cls", "reference"), [(Precision, "precision_score"), (Recall, "recall_score"), (F1, "f1_score")])
+@pytest.mark.parametrize(
+    ("cls", "reference"), [(Precision, "precision_score"), (Recall, "recall_score"), (F1, "f1_score")]
+)
 def test_binary_confusion_metrics_match_sklearn(sklearn: Any, cls: Any, reference: str) -> None:
     p = np.random.default_rng(0).uniform(size=(25, 1))
     y = labels(classes=2)
@@ -133,7 +135,9 @@ def test_binary_confusion_metrics_match_sklearn(sklearn: Any, cls: Any, referenc
     assert stream(cls(), p, y) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("cls", "reference"), [(Precision, "precision_score"), (Recall, "recall_score"), (F1, "f1_score")])
+@pytest.mark.parametrize(
+    ("cls", "reference"), [(Precision, "precision_score"), (Recall, "recall_score"), (F1, "f1_score")]
+)
 def test_multiclass_confusion_metrics_are_macro_averaged_like_sklearn(sklearn: Any, cls: Any, reference: str) -> None:
     s, y = scores(classes=5), labels(classes=5)
     expected = getattr(sklearn, reference)(y, s.argmax(1), average="macro", zero_division=0)
@@ -169,14 +173,18 @@ def test_confusion_by_hand() -> None:
 @pytest.mark.parametrize(("name", "reference"), [("mae", "mean_absolute_error"), ("mse", "mean_squared_error")])
 def test_regression_metrics_match_sklearn(sklearn: Any, name: str, reference: str) -> None:
     pred, target = scores(classes=1), scores(classes=1, seed=4)[:, 0]
-    assert stream(build_metric(metric(name)), pred, target) == pytest.approx(getattr(sklearn, reference)(target, pred[:, 0]))
+    assert stream(build_metric(metric(name)), pred, target) == pytest.approx(
+        getattr(sklearn, reference)(target, pred[:, 0])
+    )
 
 
 # --- builder ---
 
 
 def test_builder_names_and_loss_hints() -> None:
-    metrics = build_metrics([component("acc"), component("TopKAccuracy", k=3), component("f1_score"), metric("MeanAbsoluteError")])
+    metrics = build_metrics(
+        [component("acc"), component("TopKAccuracy", k=3), component("f1_score"), metric("MeanAbsoluteError")]
+    )
     assert [m.name for m in metrics] == ["accuracy", "top_3_accuracy", "f1", "mae"]
     multi_label = build_metric(component("accuracy"), loss=component("binary_crossentropy"))
     multi_label.update(np.array([[0.9, 0.6], [0.2, 0.4]]), np.array([[1, 0], [0, 0]]))

@@ -35,7 +35,10 @@ CASES: list[tuple[Component, Callable[[Any, list[Any]], Any]]] = [
         component("Adam", learning_rate=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-6, weight_decay=0.01, amsgrad=True),
         lambda t, p: t.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, amsgrad=True),
     ),
-    (component("AdamW", learning_rate=0.01), lambda t, p: t.optim.AdamW(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)),
+    (
+        component("AdamW", learning_rate=0.01),
+        lambda t, p: t.optim.AdamW(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
+    ),
     (
         component("AdamW", learning_rate=0.01, weight_decay=0.1, amsgrad=True),
         lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True),
@@ -71,7 +74,9 @@ def set_grads(params: dict[str, Tensor], grads: list[np.ndarray]) -> None:
         p.grad = g.copy()
 
 
-def compare_with_torch(torch: Any, ours: Optimizer, theirs: Any, tparams: list[Any], grads: list[list[np.ndarray]], scheduler: Any = None) -> None:
+def compare_with_torch(
+    torch: Any, ours: Optimizer, theirs: Any, tparams: list[Any], grads: list[list[np.ndarray]], scheduler: Any = None
+) -> None:
     """Step both with the same gradients; parameters must agree after every step."""
     rtol, atol = TOLERANCE[next(iter(ours.params.values())).dtype.type]
     for step, step_grads in enumerate(grads):
@@ -83,7 +88,9 @@ def compare_with_torch(torch: Any, ours: Optimizer, theirs: Any, tparams: list[A
         if scheduler is not None:
             scheduler.step()
         for name, (mine, reference) in zip(ours.params, zip(ours.params.values(), tparams)):
-            np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"{name} after step {step + 1}")
+            np.testing.assert_allclose(
+                mine.data, reference.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"{name} after step {step + 1}"
+            )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -101,7 +108,9 @@ def test_schedule_sets_the_rate_of_each_step(torch: Any) -> None:
     ours = build_optimizer(spec, our_params(init))
     tparams = [torch.tensor(a.copy(), requires_grad=True) for a in init]
     theirs = torch.optim.Adam(tparams, lr=0.05)
-    compare_with_torch(torch, ours, theirs, tparams, grads, torch.optim.lr_scheduler.StepLR(theirs, step_size=3, gamma=0.5))
+    compare_with_torch(
+        torch, ours, theirs, tparams, grads, torch.optim.lr_scheduler.StepLR(theirs, step_size=3, gamma=0.5)
+    )
     assert ours.lr == pytest.approx(0.05 * 0.5**3)
 
 
@@ -182,7 +191,7 @@ def test_nesterov_needs_momentum() -> None:
 
 
 def test_training_a_model_lowers_its_loss() -> None:
-    model = Model(analyse_snippet("Dense(8, activation=\"tanh\")\nDense(3)", (4,)), dtype=np.float32, seed=0)
+    model = Model(analyse_snippet('Dense(8, activation="tanh")\nDense(3)', (4,)), dtype=np.float32, seed=0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)

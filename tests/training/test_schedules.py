@@ -60,7 +60,9 @@ def test_step_decay_matches_step_lr(torch: Any) -> None:
 @pytest.mark.parametrize("alpha", [0.0, 0.1])
 def test_cosine_decay_matches_cosine_annealing(torch: Any, alpha: float) -> None:
     schedule = build_schedule(component("CosineDecay", 0.1, decay_steps=12, alpha=alpha))
-    expected = torch_rates(torch, 0.1, lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.1 * alpha), 13)
+    expected = torch_rates(
+        torch, 0.1, lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.1 * alpha), 13
+    )
     np.testing.assert_allclose(our_rates(schedule, 13), expected, rtol=RTOL, atol=1e-15)
     assert our_rates(schedule, 3, start=13) == pytest.approx([0.1 * alpha] * 3)  # held, not rising again
 
@@ -75,7 +77,9 @@ def test_warm_up_rises_linearly_then_decays_from_its_end(torch: Any) -> None:
 @pytest.mark.parametrize("name", ["ExponentialDecay", "StepDecay"])
 def test_warm_up_for_every_decay(name: str) -> None:
     schedule = build_schedule(component(name, 0.4, 2, 0.5, warmup_steps=2))
-    assert our_rates(schedule, 5) == pytest.approx([0.0, 0.2, 0.4, 0.4 * (0.5**0.5 if name == "ExponentialDecay" else 1.0), 0.2])
+    assert our_rates(schedule, 5) == pytest.approx(
+        [0.0, 0.2, 0.4, 0.4 * (0.5**0.5 if name == "ExponentialDecay" else 1.0), 0.2]
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,9 +87,17 @@ def test_warm_up_for_every_decay(name: str) -> None:
     [(100, 0.3, 25.0, 1e4), (17, 0.25, 10.0, 100.0), (10, 0.5, 25.0, 1e4), (5, 0.1, 25.0, 1e4)],
 )
 def test_one_cycle_matches_one_cycle_lr(torch: Any, total: int, pct_start: float, div: float, final_div: float) -> None:
-    schedule = build_schedule(component("OneCycleLR", 0.5, total, pct_start=pct_start, div_factor=div, final_div_factor=final_div))
+    schedule = build_schedule(
+        component("OneCycleLR", 0.5, total, pct_start=pct_start, div_factor=div, final_div_factor=final_div)
+    )
     make = lambda o: torch.optim.lr_scheduler.OneCycleLR(  # noqa: E731
-        o, max_lr=0.5, total_steps=total, pct_start=pct_start, div_factor=div, final_div_factor=final_div, cycle_momentum=False
+        o,
+        max_lr=0.5,
+        total_steps=total,
+        pct_start=pct_start,
+        div_factor=div,
+        final_div_factor=final_div,
+        cycle_momentum=False,
     )
     np.testing.assert_allclose(our_rates(schedule, total), torch_rates(torch, 0.5, make, total), rtol=RTOL)
     assert schedule.lr(total + 3) == pytest.approx(0.5 / div / final_div)
@@ -107,7 +119,9 @@ PLATEAU_VALUES = [1.0, 0.9, 0.9, 0.95, 0.91, 0.8, 0.80001, 0.8, 0.85, 0.9, 0.7] 
 def test_reduce_on_plateau_matches_torch(torch: Any, kwargs: dict[str, Any], torch_kwargs: dict[str, Any]) -> None:
     schedule = build_schedule(component("ReduceOnPlateau", 0.1, **kwargs))
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, threshold=1e-4, threshold_mode="rel", **torch_kwargs)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, threshold=1e-4, threshold_mode="rel", **torch_kwargs
+    )
     for value in PLATEAU_VALUES:
         schedule.on_epoch_end(value)
         scheduler.step(value)

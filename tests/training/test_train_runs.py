@@ -41,13 +41,22 @@ def write(tmp_path: Path, width: int = 32, epochs: int = 4, optimizer: str = "Ad
 
 
 def cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "neural.cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "neural.cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_run_directory_contents(tmp_path: Path) -> None:
     result = train(write(tmp_path), backend="numpy", out=tmp_path / "run")
     run = result.run.path
-    for name in ("source.neural", "run.json", "metrics.jsonl", "metrics.json", "checkpoint.safetensors", "model.safetensors"):
+    for name in (
+        "source.neural",
+        "run.json",
+        "metrics.jsonl",
+        "metrics.json",
+        "checkpoint.safetensors",
+        "model.safetensors",
+    ):
         assert (run / name).exists(), name
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
@@ -100,7 +109,10 @@ def test_resume_after_sigkill_ends_where_the_uninterrupted_run_ends(tmp_path: Pa
     _assert_same_weights(reference, killed)
     ref_history = (reference / "metrics.jsonl").read_text().splitlines()
     new_history = (killed / "metrics.jsonl").read_text().splitlines()
-    strip = lambda rows: [{k: v for k, v in json.loads(r).items() if k not in ("time", "samples_per_second")} for r in rows]  # noqa: E731
+
+    def strip(rows: list[str]) -> list[dict]:
+        return [{k: v for k, v in json.loads(r).items() if k not in ("time", "samples_per_second")} for r in rows]
+
     assert strip(ref_history) == strip(new_history)
 
 
@@ -143,7 +155,7 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_last_checkpoint(tmp_path: 
 def test_model_too_large_is_refused_before_allocating(tmp_path: Path) -> None:
     path = tmp_path / "huge.neural"
     path.write_text(
-        'network Huge {\n input: (100000,)\n layers:\n  Dense(100000)\n  Dense(100000)\n  Output(10)\n'
+        "network Huge {\n input: (100000,)\n layers:\n  Dense(100000)\n  Dense(100000)\n  Output(10)\n"
         ' loss: "mse"\n optimizer: Adam\n train { data: "synthetic" }\n}\n'
     )
     started = time.perf_counter()
@@ -160,7 +172,9 @@ def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_missing_loss_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "noloss.neural"
-    path.write_text('network N {\n input: (8, 8, 1)\n layers:\n  Flatten()\n  Output(10)\n train { data: "digits" }\n}\n')
+    path.write_text(
+        'network N {\n input: (8, 8, 1)\n layers:\n  Flatten()\n  Output(10)\n train { data: "digits" }\n}\n'
+    )
     with pytest.raises(NeuralError, match="no `loss:`"):
         train(path, backend="numpy", out=tmp_path / "run")
 

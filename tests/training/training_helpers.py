@@ -41,7 +41,9 @@ def metric(name: str, *args: Any, **kwargs: Any) -> Component:
 def _bind(spec: ComponentSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Component:
     schedule = kwargs.pop("learning_rate", None)
     if isinstance(schedule, Component):
-        config = bind(spec.name, spec.schema, [(a, SPAN) for a in args], [(k, v, SPAN) for k, v in kwargs.items()], SPAN)
+        config = bind(
+            spec.name, spec.schema, [(a, SPAN) for a in args], [(k, v, SPAN) for k, v in kwargs.items()], SPAN
+        )
         return Component(spec.name, config.replace(learning_rate=schedule), SPAN)
     if schedule is not None:
         kwargs["learning_rate"] = schedule

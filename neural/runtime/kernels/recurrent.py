@@ -329,7 +329,9 @@ def run_sequence(
     weight_hh = p[rnn_weight("weight_hh", reverse)]
     projected = ops.linear(x, p[rnn_weight("weight_ih", reverse)], p.get(rnn_weight("bias_ih", reverse)))
     cell = make_cell(kind, cfg)
-    states = recurrence(cell, projected, weight_hh, p.get(rnn_weight("bias_hh", reverse)), DenseTransform(weight_hh.data))
+    states = recurrence(
+        cell, projected, weight_hh, p.get(rnn_weight("bias_hh", reverse)), DenseTransform(weight_hh.data)
+    )
     return _outputs(states, cfg.return_sequences, cfg.return_state)
 
 

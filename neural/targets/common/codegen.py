@@ -27,20 +27,20 @@ def check_identifier(name: str) -> str:
     return name
 
 
-def local_name(name: str, reserved: Collection[str]) -> str:
+def local_name(name: str, *reserved: Collection[str]) -> str:
     """The variable of a layer or input called `name`: a trailing `_` where the generated code uses the name
-    itself (`reserved`)."""
+    itself (it is in one of `reserved`)."""
     check_identifier(name)
-    return f"{name}_" if name in reserved else name
+    return f"{name}_" if any(name in names for names in reserved) else name
 
 
-def class_name(network: str, taken: Collection[str]) -> str:
+def class_name(network: str, *taken: Collection[str]) -> str:
     """The model class of a network: its name capitalized, `<Name>Network` where that is a name the generated
-    module imports or defines besides it (`taken`: a network called FeedForward must not shadow the
-    FeedForward helper its own layers use)."""
+    module imports or defines besides it (in one of `taken`: a network called FeedForward must not shadow
+    the FeedForward helper its own layers use)."""
     check_identifier(network)
     name = network[0].upper() + network[1:]
-    return f"{name}Network" if name in taken else name
+    return f"{name}Network" if any(name in names for names in taken) else name
 
 
 def source_note(source: str | None) -> str:
@@ -66,6 +66,54 @@ def module_constants(shaped: ShapedNetwork) -> list[str]:
         f"OUTPUTS = {outputs!r}  # shape of one sample of each output",
         f"LAYOUT = {net.layout!r}",
     ]
+
+
+def model_class(
+    name: str,
+    base: str,
+    doc: str,
+    *,
+    init: str,
+    init_body: Sequence[str],
+    method: str,
+    signature: Sequence[str],
+    body: Sequence[str],
+    outputs: Sequence[str],
+    array: str,
+) -> str:
+    """A model class (PyTorch's nn.Module, Flax's nnx.Module): `init`, the `__init__` line, with `init_body`,
+    then `method` taking `signature` and returning `outputs` (a tuple for several) after `body`; `array` is
+    the type of inputs and outputs."""
+    returned = outputs[0] if len(outputs) == 1 else f"({', '.join(outputs)})"
+    returns = array if len(outputs) == 1 else f"tuple[{', '.join([array] * len(outputs))}]"
+    lines = [
+        f"class {name}({base}):",
+        f'    """{doc}"""',
+        "",
+        f"    {init}",
+        *(f"        {line}" for line in init_body),
+        "",
+        f"    def {method}(self, {', '.join(signature)}) -> {returns}:",
+        *(f"        {line}" for line in body),
+        f"        return {returned}",
+    ]
+    return "\n".join(lines)
+
+
+def module_text(
+    header: Sequence[str],
+    imports: Sequence[str],
+    constants: Sequence[str],
+    helpers: Sequence[str],
+    model: str,
+    *sections: Sequence[str],
+) -> str:
+    """A generated module: its docstring, imports and constants, the support definitions its layers use and
+    the model, then further sections (weights, training), two blank lines apart."""
+    parts = [*header, "", *imports, "", *constants, "", "", *helpers, model]
+    for section in sections:
+        parts += ["", "", *section]
+    return "\n".join(parts).rstrip() + "\n"
 
 
 def generate_all(networks: Sequence[ShapedNetwork], generate: Callable[[ShapedNetwork], str]) -> dict[str, str]:

@@ -2,12 +2,16 @@
 
 Each entry is plain Python source (no DSL text inside), written once in the target and copied into the
 generated module, so the module stays self-contained. An entry names the entries it uses; a module gets
-the entries its layers name and everything those use, in the order they were registered.
+the entries its layers name and everything those use, in the order they were registered. Entries come
+from source text registered one by one, or from the top-level definitions of a real (linted and
+type-checked) module (`module_helpers`).
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class HelperRegistry:
@@ -46,3 +50,21 @@ class HelperRegistry:
             if name in wanted:
                 lines += [source, "", ""]
         return lines
+
+
+def module_helpers(path: Path, below: str = "") -> HelperRegistry:
+    """The top-level functions and classes of the module at `path` (those after the line `below`, when given),
+    in file order, each using the others it names."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index(below) + 1 if below else 0
+    tree = ast.parse(text)
+    nodes = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.lineno > start]
+    names = {node.name for node in nodes}
+    found = HelperRegistry()
+    for node in nodes:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        assert node.end_lineno is not None
+        uses = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names and n.id != node.name}
+        found.add(node.name, "\n".join(lines[first - 1 : node.end_lineno]), sorted(uses))
+    return found

@@ -1,13 +1,15 @@
 """The training part of a generated module: the train block as literals, then the training code.
 
-The training code is real modules (ruff- and mypy-checked): common/runner.py, the framework-free part every
-target includes, and the target's own runner.py. A generated module includes the text of each below its
-marker line; above it, the placeholders that stand in for what the generated module defines.
+The training code is real modules (ruff- and mypy-checked): the target's runner.py, of which a generated
+module includes the text below the marker line (above it: the placeholders that stand in for what the
+generated module defines, and the imports from common/runner.py), and common/runner.py, the framework-free
+part, of which it includes the definitions the target's runner imports, with those they use.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import ast
+from functools import cache
 from pathlib import Path
 from pprint import pformat
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from neural.config.args import Config
 from neural.ir import Component
 from neural.shapes.engine import ShapedNetwork
+from neural.targets.common.support import module_helpers
 
 MARKER = "# ---- generated modules include everything below this line ----"
 COMMON_RUNNER = Path(__file__).with_name("runner.py")
@@ -29,11 +32,32 @@ DEFAULT_OPTIMIZER = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def included_source(path: Path) -> str:
     """The text of the module at `path` below its marker line, without surrounding blank lines."""
     text = path.read_text(encoding="utf-8")
     return text[text.index(MARKER) + len(MARKER) :].strip("\n")
+
+
+def common_imports(runner: Path) -> list[str]:
+    """The names the module `runner` imports from common/runner.py."""
+    found = []
+    for node in ast.parse(runner.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module == "neural.targets.common.runner":
+            for alias in node.names:
+                if alias.asname is not None:
+                    raise ValueError(f"{runner.name} imports {alias.name} from common/runner.py under another name")
+                found.append(alias.name)
+    return found
+
+
+@cache
+def common_source(runner: Path) -> str:
+    """The definitions of common/runner.py that the module `runner` imports, with those they use, in the order
+    of common/runner.py."""
+    definitions = module_helpers(COMMON_RUNNER, below=MARKER)
+    names = [name for name in common_imports(runner) if name in definitions.sources]  # not the placeholders
+    return "\n".join(definitions.helper_sources(names)).strip("\n")
 
 
 def plain(value: Any) -> Any:
@@ -73,7 +97,7 @@ def constants(shaped: ShapedNetwork, *, execution: bool = True) -> list[str]:
 
 
 def training_section(shaped: ShapedNetwork, runner: Path, *, execution: bool = True) -> str:
-    """The train block's constants, the common training code and the target's `runner` module's."""
+    """The train block's constants, the common training code `runner` uses and the code of `runner`."""
     return "\n".join(
         [
             "# ---- training (the train block of the .neural file) ----",
@@ -81,7 +105,10 @@ def training_section(shaped: ShapedNetwork, runner: Path, *, execution: bool = T
             *constants(shaped, execution=execution),
             "",
             "",
-            included_source(COMMON_RUNNER),
+            "# ---- settings, data and training rules (the same for every backend) ----",
+            "",
+            "",
+            common_source(runner),
             "",
             "",
             included_source(runner),

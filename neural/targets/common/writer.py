@@ -61,10 +61,10 @@ def shape_comment(layer: NodeShape) -> str:
 
 
 class GraphWriter(Generic[L]):
-    """The values of one analysed network's tensors while a target writes its model. `reserved`: names the
-    generated code uses itself, which layer and input variables must not take."""
+    """The values of one analysed network's tensors while a target writes its model. `reserved`: the names
+    the generated code uses itself, which layer and input variables must not take."""
 
-    reserved: Collection[str] = frozenset()
+    reserved: tuple[Collection[str], ...] = ()
 
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
@@ -76,7 +76,7 @@ class GraphWriter(Generic[L]):
     # --- names ---
     def variable(self, name: str) -> str:
         """The variable of the layer or input called `name` (checked; `name_` where the name is reserved)."""
-        return codegen.local_name(name, self.reserved)
+        return codegen.local_name(name, *self.reserved)
 
     def summary(self) -> str:
         return codegen.summary(self.shaped)

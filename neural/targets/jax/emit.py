@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from neural.errors import BackendError
-from neural.layers.base import LayerContext, Shape
-from neural.shapes.engine import NodeShape
+from neural.targets.common.emit import EmitContextBase, EmitterRegistry, call, lit
+
+__all__ = ["call", "lit"]
 
 Layout = Literal["flax", "lang", "any"]
 Path = tuple[str | int, ...]
@@ -73,41 +73,8 @@ class LayerCode:
 
 
 @dataclass(frozen=True)
-class EmitContext:
-    """What an emitter may read: the node with its shapes, the network layout, and the layouts its
-    inputs will arrive in (after conversion to `needs`)."""
-
-    layer: NodeShape
-    ctx: LayerContext
-    input_layouts: tuple[Layout, ...] = field(default=())
-
-    @property
-    def config(self):  # type: ignore[no-untyped-def]
-        return self.layer.node.config
-
-    @property
-    def node(self):  # type: ignore[no-untyped-def]
-        return self.layer.node
-
-    @property
-    def in_shape(self) -> Shape:
-        return self.layer.input_shapes[0]
-
-    @property
-    def out_shape(self) -> Shape:
-        return self.layer.output_shapes[0]
-
-    @property
-    def layout(self) -> Layout:
-        """The layout of the first input."""
-        return self.input_layouts[0] if self.input_layouts else "lang"
-
-    def channels(self, shape: Shape | None = None) -> int:
-        """The channel count of a feature map in the network's layout."""
-        _, channels = self.ctx.split(shape if shape is not None else self.in_shape)
-        if channels is None:
-            raise BackendError(f"{self.node.kind} needs a known channel count", self.node.span)
-        return channels
+class EmitContext(EmitContextBase[Layout]):
+    """What an emitter may read (see `EmitContextBase`), and flax's axes."""
 
     def moved(self, layout: Layout) -> bool:
         """Whether a feature map in `layout` is laid out differently from the language's layout."""
@@ -128,56 +95,10 @@ class EmitContext:
 
 
 Emitter = Callable[[EmitContext], LayerCode]
-_EMITTERS: dict[str, Emitter] = {}
-_UNSUPPORTED: dict[str, str] = {}
-_LOADED: list[bool] = []
-
-
-def emitter(*kinds: str) -> Callable[[Emitter], Emitter]:
-    def register(fn: Emitter) -> Emitter:
-        for kind in kinds:
-            if kind in _EMITTERS:
-                raise TypeError(f"two JAX emitters for {kind}")
-            _EMITTERS[kind] = fn
-        return fn
-
-    return register
-
-
-def unsupported(kind: str, reason: str) -> None:
-    """Declare that the JAX target cannot express `kind` (a compile error, never a dropped layer)."""
-    _UNSUPPORTED[kind] = reason
-
-
-def _ensure_loaded() -> None:
-    if not _LOADED:
-        _LOADED.append(True)
-        import neural.targets.jax.emitters.catalogue  # noqa: F401
-
-
-def get_emitter(kind: str) -> Emitter | None:
-    _ensure_loaded()
-    return _EMITTERS.get(kind)
-
-
-def support_status(kind: str) -> tuple[bool, str]:
-    """(supported, reason when not)."""
-    _ensure_loaded()
-    if kind in _EMITTERS:
-        return True, ""
-    return False, _UNSUPPORTED.get(kind, "no JAX emitter yet")
-
-
-def lit(value: object) -> str:
-    """A Python literal for generated code (never raw DSL text)."""
-    return repr(value)
-
-
-def call(func: str, *args: object, **kwargs: object) -> str:
-    """`func(arg, ..., key=value)` with literals written by `lit`; strings in `args` are code."""
-    parts = [a if isinstance(a, str) else lit(a) for a in args]
-    parts += [f"{k}={lit(v)}" for k, v in kwargs.items()]
-    return f"{func}({', '.join(parts)})"
+REGISTRY: EmitterRegistry[Emitter] = EmitterRegistry("JAX", "neural.targets.jax.emitters.catalogue")
+emitter, unsupported, require_emitter = REGISTRY.emitter, REGISTRY.unsupported, REGISTRY.require
+get_emitter, support_status = REGISTRY.get, REGISTRY.status
+_EMITTERS, _UNSUPPORTED, _ensure_loaded = REGISTRY.emitters, REGISTRY.reasons, REGISTRY.ensure_loaded
 
 
 def with_rngs(ctor: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import types
 
 from neural.shapes.engine import ShapedNetwork
+from neural.targets.common.load import import_code
 from neural.targets.jax.codegen import generate
-from neural.targets.pytorch.load import import_code
 
 
 def import_network(shaped: ShapedNetwork) -> types.ModuleType:

@@ -2,8 +2,9 @@
 
 It is a real module so that ruff and mypy check it, and it is tested through generated scripts.
 The generated module defines, before this code: NETWORK, INPUTS, OUTPUTS, LAYOUT, TRAIN, LOSS,
-OPTIMIZER, SCHEDULE, METRICS (plain literals), `build_model()`, the weight table WEIGHTS and
-`canonical_weights` / `load_canonical`; the placeholders below stand in for them here.
+OPTIMIZER, SCHEDULE, METRICS (plain literals), `build_model()`, the weight table WEIGHTS,
+`canonical_weights` / `load_canonical` and the framework-free training code of common/runner.py; the
+placeholders and the import below stand in for them here.
 
 Optimizers are optax chains with PyTorch's update rules (the language's semantics), checked against
 the NumPy runtime step for step:
@@ -44,14 +45,25 @@ from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-NETWORK: str = ""
-INPUTS: dict[str, tuple[tuple[int, ...], str]] = {}
-OUTPUTS: list[tuple[int, ...]] = []
-TRAIN: dict[str, Any] = {}
-LOSS: dict[str, Any] = {}
-OPTIMIZER: dict[str, Any] = {}
-SCHEDULE: dict[str, Any] | None = None
-METRICS: list[str] = []
+from neural.targets.common.runner import (
+    INPUTS,
+    LOSS,
+    METRICS,
+    NETWORK,
+    OPTIMIZER,
+    SCHEDULE,
+    TRAIN,
+    EarlyStopping,
+    MetricTotals,
+    Plateau,
+    add_data_arguments,
+    base_learning_rate,
+    epoch_report,
+    load_data,
+    split_indices,
+    train_settings,
+)
+
 WEIGHTS: dict[str, tuple[tuple[str | int, ...], str, tuple[int, ...]]] = {}
 
 
@@ -110,12 +122,6 @@ def make_loss(spec: dict[str, Any]) -> Callable[[jax.Array, jax.Array], jax.Arra
 # --- schedules ---
 
 
-def base_learning_rate(schedule: dict[str, Any] | None, optimizer: dict[str, Any]) -> float:
-    if schedule is None:
-        return float(optimizer["learning_rate"])
-    return float(schedule.get("initial_learning_rate", schedule.get("max_learning_rate", 0.0)))
-
-
 def one_cycle(
     max_lr: float, total_steps: int, pct_start: float, div_factor: float, final_div_factor: float
 ) -> optax.Schedule:
@@ -165,34 +171,10 @@ def make_schedule(schedule: dict[str, Any] | None, optimizer: dict[str, Any]) ->
     return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), decay], [warmup])
 
 
-class Plateau:
-    """torch.optim.lr_scheduler.ReduceLROnPlateau (threshold 1e-4 relative, no cooldown), once per epoch."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        lower = any(word in spec["monitor"] for word in ("loss", "error", "mae", "mse"))
-        self.mode = "min" if spec["mode"] == "min" or (spec["mode"] == "auto" and lower) else "max"
-        self.lr, self.factor, self.patience, self.min_lr = (
-            spec["initial_learning_rate"],
-            spec["factor"],
-            spec["patience"],
-            spec["min_lr"],
-        )
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.bad_epochs, self.last_epoch = 0, 0
-
-    def step(self, value: float) -> float:
-        self.last_epoch += 1
-        better = value < self.best * (1 - 1e-4) if self.mode == "min" else value > self.best * (1 + 1e-4)
-        if better:
-            self.best, self.bad_epochs = value, 0
-        else:
-            self.bad_epochs += 1
-        if self.bad_epochs > self.patience:
-            reduced = max(self.lr * self.factor, self.min_lr)
-            if self.lr - reduced > 1e-8:
-                self.lr = reduced
-            self.bad_epochs = 0
-        return self.lr
+def make_plateau(spec: dict[str, Any]) -> Plateau:
+    """ReduceOnPlateau's rule (common/runner.py) for the schedule `spec`."""
+    lower = any(word in spec["monitor"] for word in ("loss", "error", "mae", "mse"))
+    return Plateau(spec, minimize=spec["mode"] == "min" or (spec["mode"] == "auto" and lower))
 
 
 def set_learning_rate(optimizer: nnx.Optimizer, lr: float) -> None:
@@ -328,23 +310,17 @@ def make_steps(loss_fn: Callable[[jax.Array, jax.Array], jax.Array]) -> tuple[Ca
 # --- metrics ---
 
 
-class Metrics:
-    """Streaming metrics over batches: accuracy, top-k accuracy, precision/recall/F1 (class 1 for
-    binary tasks, macro-averaged otherwise), MAE and MSE."""
-
-    def __init__(self, names: list[str], binary: bool) -> None:
-        self.names, self.binary = names, binary
-        self.count, self.correct, self.top, self.abs, self.sq = 0, 0.0, 0.0, 0.0, 0.0
-        self.confusion: np.ndarray | None = None
+class Metrics(MetricTotals):
+    """The streaming metrics (common/runner.py's totals) of predictions and targets, as NumPy arrays."""
 
     def update(self, pred: Any, target: Any) -> None:
         pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target)
         self.count += len(target)
-        if any(n in ("mae", "mse") for n in self.names):
+        if self.wants_errors():
             diff = pred.reshape(len(target), -1) - target.reshape(len(target), -1)
             self.abs += float(np.abs(diff).mean(axis=1).sum())
             self.sq += float((diff * diff).mean(axis=1).sum())
-        if any(n in ("accuracy", "precision", "recall", "f1") or n.startswith("top_") for n in self.names):
+        if self.wants_classes():
             self._update_classes(pred, target)
 
     def _update_classes(self, pred: np.ndarray, target: np.ndarray) -> None:
@@ -364,94 +340,14 @@ class Metrics:
                 else target.reshape(-1).astype(np.int64)
             )
         self.correct += float((labels == truth).sum())
-        if any(n.startswith("top_") for n in self.names) and not self.binary:
-            k = int(next(n for n in self.names if n.startswith("top_")).split("_")[1])
+        k = self.top_k()
+        if k is not None:
             top = np.argsort(-pred.reshape(-1, pred.shape[-1]), axis=-1, kind="stable")[:, : min(k, pred.shape[-1])]
             self.top += float((top == truth.reshape(-1, 1)).any(axis=-1).sum())
-        if self.confusion is None:
-            self.confusion = np.zeros((classes, classes))
-        np.add.at(self.confusion, (truth, labels), 1.0)
-
-    def result(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        n = max(self.count, 1)
-        confusion = self.confusion if self.confusion is not None else np.zeros((2, 2))
-        tp = np.diag(confusion)
-        precision = tp / np.maximum(confusion.sum(axis=0), 1)
-        recall = tp / np.maximum(confusion.sum(axis=1), 1)
-        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-        binary = confusion.shape[0] == 2 and self.binary
-        for name in self.names:
-            if name == "accuracy":
-                found[name] = self.correct / n
-            elif name.startswith("top_"):
-                found[name] = self.top / n
-            elif name in ("precision", "recall", "f1"):
-                values = {"precision": precision, "recall": recall, "f1": f1}[name]
-                found[name] = float(values[1] if binary else values.mean())
-            elif name in ("mae", "mse"):
-                found[name] = (self.abs if name == "mae" else self.sq) / n
-        return found
+        self.add_confusion(truth, labels, classes)
 
 
-# --- data ---
-
-
-def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Arrays for training: .npz (x/y or one array per input plus y), data.npy with data_labels.npy,
-    `digits` (scikit-learn's 8x8 digits) or `synthetic` (random inputs, random teacher targets)."""
-    if source == "digits":
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        x = (digits.images / 16.0).astype(np.float32)
-        ((name, (shape, _)),) = INPUTS.items()
-        return {name: x.reshape((len(x), *shape))}, digits.target.astype(np.int64)
-    if source.startswith("synthetic"):
-        rng = np.random.default_rng(seed)
-        count = int(source.split(":")[1]) if ":" in source else 1000
-        arrays = {
-            name: (
-                rng.integers(0, 100, size=(count, *shape))
-                if dtype == "int64"
-                else rng.standard_normal((count, *shape)).astype(np.float32)
-            )
-            for name, (shape, dtype) in INPUTS.items()
-        }
-        return arrays, synthetic_targets(next(iter(arrays.values())), rng)
-    path = Path(source)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            found = {k: archive[k] for k in archive.files}
-        if "x" in found and len(INPUTS) == 1:
-            found[next(iter(INPUTS))] = found.pop("x")
-        return {name: found[name] for name in INPUTS}, found["y"]
-    if path.suffix == ".npy":
-        labels = path.with_name(path.stem + "_labels.npy")
-        return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
-    raise SystemExit(
-        f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy"
-    )
-
-
-def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Targets of a fixed random linear teacher of the first input, shaped for the loss and output."""
-    count, shape = len(first_input), OUTPUTS[0]
-    features = first_input.reshape(count, -1).astype(np.float32)
-    values = features @ rng.standard_normal((features.shape[1], int(np.prod(shape)))).astype(np.float32)
-    values = values.reshape(count, *shape)
-    if LOSS["name"] in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        labels = values.argmax(axis=-1)
-        return labels if LOSS["name"].startswith("sparse") else np.eye(shape[-1], dtype=np.float32)[labels]
-    if LOSS["name"] == "binary_crossentropy":
-        return (values > 0).astype(np.float32)
-    return values
-
-
-def split_indices(count: int, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(count)
-    held_out = round(validation * count) if validation > 0 else 0
-    return order[held_out:], order[:held_out]
+# --- devices ---
 
 
 class Placement:
@@ -490,17 +386,13 @@ def train(
 ) -> dict[str, float]:
     """Train as the network's train block says, on every local device (data parallel when there are
     several). Checkpoints (safetensors, canonical names) go to `out`; returns the last epoch's metrics."""
-    settings = {
-        **TRAIN,
-        **{k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "seed": seed}.items() if v is not None},
-    }
-    seed_value = int(settings.get("seed") or 0)
+    settings, seed_value = train_settings(epochs, batch_size, seed)
     placement = Placement()
     model = build_model(nnx.Rngs(seed_value))
     tx = make_optimizer(OPTIMIZER, SCHEDULE, TRAIN.get("clip_norm"), TRAIN.get("clip_value"))
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     placement.replicate(model, optimizer)
-    plateau = Plateau(SCHEDULE) if SCHEDULE is not None and SCHEDULE["name"] == "ReduceOnPlateau" else None
+    plateau = make_plateau(SCHEDULE) if SCHEDULE is not None and SCHEDULE["name"] == "ReduceOnPlateau" else None
     loss_fn = make_loss(LOSS)
     train_step, eval_step = make_steps(loss_fn)
 
@@ -509,8 +401,7 @@ def train(
     names = list(INPUTS)
     size = int(settings["batch_size"])
     binary = LOSS["name"] == "binary_crossentropy"
-    stopping = TRAIN.get("early_stopping")
-    best, best_weights, waited = math.inf, None, 0
+    stopping = EarlyStopping(TRAIN.get("early_stopping"))
     history: dict[str, float] = {}
     out_dir = Path(out)
     if placement.count > 1:
@@ -543,22 +434,13 @@ def train(
         monitored = history.get("val_loss", history["loss"])
         if plateau is not None:
             set_learning_rate(optimizer, plateau.step(monitored))
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in history.items() if k != "epoch")
-        print(f"epoch {epoch}/{settings['epochs']}  {shown}  ({time.perf_counter() - started:.1f}s)", flush=True)
+        print(epoch_report(epoch, settings["epochs"], history, time.perf_counter() - started), flush=True)
         save_weights(model, out_dir / "model.safetensors", epoch)
-        if stopping:
-            value = history.get(stopping["monitor"], monitored)
-            lower = "loss" in stopping["monitor"] or stopping.get("mode") == "min"
-            improved = (value < best - stopping["min_delta"]) if lower else (-value < best - stopping["min_delta"])
-            if improved:
-                best, waited = (value if lower else -value), 0
-                best_weights = canonical_weights(model)
-            else:
-                waited += 1
-                if waited >= stopping["patience"]:
-                    print(f"early stopping after epoch {epoch}", flush=True)
-                    break
-    if stopping and stopping.get("restore_best_weights") and best_weights is not None:
+        if stopping.update(history, monitored, lambda: canonical_weights(model)):
+            print(f"early stopping after epoch {epoch}", flush=True)
+            break
+    best_weights = stopping.restorable()
+    if best_weights is not None:
         load_canonical(model, best_weights)
         save_weights(model, out_dir / "model.safetensors", int(history.get("epoch", 0)))
     return history
@@ -602,14 +484,7 @@ def save_weights(model: nnx.Module, path: Path, epoch: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=f"Train {NETWORK} with JAX/Flax (generated by Neural).")
-    parser.add_argument(
-        "--data",
-        default=TRAIN.get("data") or "synthetic",
-        help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)",
-    )
-    parser.add_argument("--epochs", type=int, default=None, help="override the train block")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the train block")
-    parser.add_argument("--seed", type=int, default=None, help="override the train block")
+    add_data_arguments(parser)
     parser.add_argument("--out", default="checkpoints", help="directory for model.safetensors")
     args = parser.parse_args(argv)
     train(args.data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out)

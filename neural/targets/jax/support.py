@@ -1,39 +1,14 @@
-"""Support definitions that generated JAX modules include when their layers need them.
-
-Each entry is plain Python source (no DSL text inside), written once here and copied into the
-generated module, so the module stays self-contained. `requires` lists entries an entry uses.
-"""
+"""Support definitions that generated JAX modules include when their layers need them: functions and
+nnx.Module classes as source text (no DSL text inside), registered with `helper` here and in the support_*
+modules of the layer families (the registry: common/support.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from neural.targets.common.support import HelperRegistry
 
-HELPERS: dict[str, str] = {}
-REQUIRES: dict[str, tuple[str, ...]] = {}
-ORDER: list[str] = []
-
-
-def helper(name: str, source: str, requires: tuple[str, ...] = ()) -> None:
-    HELPERS[name] = source.strip("\n")
-    REQUIRES[name] = requires
-    ORDER.append(name)
-
-
-def helper_sources(names: Iterable[str]) -> list[str]:
-    """The sources of `names` and what they require, in definition order, each followed by blank lines."""
-    wanted: set[str] = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in wanted:
-            continue
-        wanted.add(name)
-        stack.extend(REQUIRES.get(name, ()))
-    lines: list[str] = []
-    for name in ORDER:
-        if name in wanted:
-            lines += [HELPERS[name], "", ""]
-    return lines
+REGISTRY = HelperRegistry()
+helper, helper_sources = REGISTRY.add, REGISTRY.helper_sources
+HELPERS, REQUIRES = REGISTRY.sources, REGISTRY.requires  # by name, in definition order
 
 
 helper(

@@ -64,7 +64,7 @@ class JaxBackend:
         tx = m.make_optimizer(m.OPTIMIZER, m.SCHEDULE, clip_norm, clip_value)
         self.optimizer = nnx.Optimizer(self.model, tx, wrt=nnx.Param)
         self.plateau = (
-            m.Plateau(m.SCHEDULE) if m.SCHEDULE is not None and m.SCHEDULE["name"] == "ReduceOnPlateau" else None
+            m.make_plateau(m.SCHEDULE) if m.SCHEDULE is not None and m.SCHEDULE["name"] == "ReduceOnPlateau" else None
         )
         self.loss_fn = m.make_loss(m.LOSS)
         self.train_step, self.eval_step = m.make_steps(self.loss_fn)
@@ -193,9 +193,7 @@ class JaxBackend:
         if self.plateau is not None and schedule.get("name") == "ReduceOnPlateau":
             self.plateau.lr = float(schedule["lr"])
             best = schedule.get("best")
-            self.plateau.best = (
-                float(best) if best is not None else (math.inf if self.plateau.mode == "min" else -math.inf)
-            )
+            self.plateau.best = float(best) if best is not None else (math.inf if self.plateau.minimize else -math.inf)
             self.plateau.bad_epochs = int(schedule.get("num_bad_epochs", 0))
             self.plateau.last_epoch = int(schedule.get("last_epoch", 0))
             self.module.set_learning_rate(self.optimizer, self.plateau.lr)

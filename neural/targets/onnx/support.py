@@ -115,6 +115,14 @@ def _instance_norm_running_stats(use: LayerUse) -> str | None:
     return None
 
 
+@rule("InstanceNormalization")
+def _instance_norm_open_channels(use: LayerUse) -> str | None:
+    _, channels = use.ctx.split(use.input_shapes[0])
+    if channels is None:
+        return "a channel count left open (None): torch's exporter cannot write instance normalization without it; give it in the input shape"
+    return None
+
+
 @rule("SimpleRNN", "LSTM", "GRU")
 def _python_loop_on_open_length(use: LayerUse) -> str | None:
     from neural.targets.pytorch.emitters.recurrent import native

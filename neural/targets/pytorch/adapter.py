@@ -21,7 +21,9 @@ def load_canonical(model: torch.nn.Module, weights: Mapping[str, np.ndarray]) ->
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith(BUFFERS_ONLY_IN_TORCH)]
     if missing or unexpected:
-        raise BackendError(f"weights do not match the PyTorch model: missing {missing[:5]}, unexpected {list(unexpected)[:5]}")
+        raise BackendError(
+            f"weights do not match the PyTorch model: missing {missing[:5]}, unexpected {list(unexpected)[:5]}"
+        )
 
 
 def canonical_weights(model: torch.nn.Module) -> dict[str, np.ndarray]:

@@ -2,8 +2,8 @@
 
 It is a real module so that ruff and mypy check it, and it is tested through generated scripts.
 The generated module defines, before this code: NETWORK, INPUTS, LAYOUT, TRAIN, LOSS, OPTIMIZER,
-SCHEDULE, METRICS, EXECUTION (plain literals) and `build_model()`; the placeholders below stand in
-for them here.
+SCHEDULE, METRICS, EXECUTION (plain literals), `build_model()` and the framework-free training code of
+common/runner.py; the placeholders and the import below stand in for them here.
 """
 
 from __future__ import annotations
@@ -21,15 +21,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NETWORK: str = ""
-INPUTS: dict[str, tuple[tuple[int, ...], str]] = {}
-OUTPUTS: list[tuple[int, ...]] = []
-TRAIN: dict[str, Any] = {}
-LOSS: dict[str, Any] = {}
-OPTIMIZER: dict[str, Any] = {}
-SCHEDULE: dict[str, Any] | None = None
-METRICS: list[str] = []
-EXECUTION: dict[str, Any] = {}
+from neural.targets.common.runner import (
+    EXECUTION,
+    INPUTS,
+    LOSS,
+    METRICS,
+    NETWORK,
+    OPTIMIZER,
+    SCHEDULE,
+    TRAIN,
+    EarlyStopping,
+    MetricTotals,
+    add_data_arguments,
+    base_learning_rate,
+    epoch_report,
+    load_data,
+    split_indices,
+    train_settings,
+)
 
 
 def build_model() -> nn.Module:
@@ -81,26 +90,32 @@ def make_optimizer(params: Any, spec: dict[str, Any], lr: float) -> torch.optim.
     """torch.optim with the train block's settings (Neural's names mapped to torch's)."""
     name = spec["name"]
     if name == "SGD":
-        return torch.optim.SGD(params, lr=lr, momentum=spec["momentum"], nesterov=spec["nesterov"], weight_decay=spec["weight_decay"])
+        return torch.optim.SGD(
+            params, lr=lr, momentum=spec["momentum"], nesterov=spec["nesterov"], weight_decay=spec["weight_decay"]
+        )
     if name in ("Adam", "AdamW"):
         cls = torch.optim.Adam if name == "Adam" else torch.optim.AdamW
         betas = (spec["beta_1"], spec["beta_2"])
-        return cls(params, lr=lr, betas=betas, eps=spec["epsilon"], weight_decay=spec["weight_decay"], amsgrad=spec["amsgrad"])
+        return cls(
+            params, lr=lr, betas=betas, eps=spec["epsilon"], weight_decay=spec["weight_decay"], amsgrad=spec["amsgrad"]
+        )
     if name == "RMSprop":
         return torch.optim.RMSprop(
-            params, lr=lr, alpha=spec["rho"], eps=spec["epsilon"], momentum=spec["momentum"],
-            centered=spec["centered"], weight_decay=spec["weight_decay"],
+            params,
+            lr=lr,
+            alpha=spec["rho"],
+            eps=spec["epsilon"],
+            momentum=spec["momentum"],
+            centered=spec["centered"],
+            weight_decay=spec["weight_decay"],
         )
     return torch.optim.Adagrad(
-        params, lr=lr, initial_accumulator_value=spec["initial_accumulator_value"], eps=spec["epsilon"],
+        params,
+        lr=lr,
+        initial_accumulator_value=spec["initial_accumulator_value"],
+        eps=spec["epsilon"],
         weight_decay=spec["weight_decay"],
     )
-
-
-def base_learning_rate(schedule: dict[str, Any] | None, optimizer: dict[str, Any]) -> float:
-    if schedule is None:
-        return float(optimizer["learning_rate"])
-    return float(schedule.get("initial_learning_rate", schedule.get("max_learning_rate", 0.0)))
 
 
 def schedule_factor(schedule: dict[str, Any] | None) -> Callable[[int], float] | None:
@@ -131,36 +146,46 @@ def make_scheduler(optimizer: torch.optim.Optimizer, schedule: dict[str, Any] | 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     if schedule is not None and schedule["name"] == "OneCycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=schedule["max_learning_rate"], total_steps=schedule["total_steps"],
-            pct_start=schedule["pct_start"], div_factor=schedule["div_factor"],
-            final_div_factor=schedule["final_div_factor"], cycle_momentum=False,
+            optimizer,
+            max_lr=schedule["max_learning_rate"],
+            total_steps=schedule["total_steps"],
+            pct_start=schedule["pct_start"],
+            div_factor=schedule["div_factor"],
+            final_div_factor=schedule["final_div_factor"],
+            cycle_momentum=False,
         )
     if schedule is not None and schedule["name"] == "ReduceOnPlateau":
         lower = any(word in schedule["monitor"] for word in ("loss", "error", "mae", "mse"))
-        mode: Literal["min", "max"] = "min" if schedule["mode"] == "min" or (schedule["mode"] == "auto" and lower) else "max"
+        mode: Literal["min", "max"] = (
+            "min" if schedule["mode"] == "min" or (schedule["mode"] == "auto" and lower) else "max"
+        )
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=mode, factor=schedule["factor"], patience=schedule["patience"], min_lr=schedule["min_lr"]
         )
     return None
 
 
-class Metrics:
-    """Streaming metrics over batches: accuracy, top-k accuracy, precision/recall/F1 (class 1 for
-    binary tasks, macro-averaged otherwise), MAE and MSE."""
+def step_scheduler(scheduler: Any) -> None:
+    """Step a per-step scheduler after an optimizer step; OneCycleLR stops at its last step and keeps its final
+    rate (torch raises past `total_steps`), as the NumPy runtime does. ReduceLROnPlateau steps per epoch."""
+    if scheduler is None or isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR) and scheduler.last_epoch >= scheduler.total_steps - 1:
+        return
+    scheduler.step()
 
-    def __init__(self, names: list[str], binary: bool) -> None:
-        self.names, self.binary = names, binary
-        self.count, self.correct, self.top, self.abs, self.sq = 0, 0.0, 0.0, 0.0, 0.0
-        self.confusion: torch.Tensor | None = None
+
+class Metrics(MetricTotals):
+    """The streaming metrics (common/runner.py's totals) of torch predictions and targets."""
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         pred, target = pred.detach().float().cpu(), target.detach().cpu()
         self.count += len(target)
-        if any(n in ("mae", "mse") for n in self.names):
+        if self.wants_errors():
             diff = pred.reshape(len(target), -1) - target.reshape(len(target), -1).float()
             self.abs += float(diff.abs().mean(dim=1).sum())
             self.sq += float((diff * diff).mean(dim=1).sum())
-        if any(n in ("accuracy", "precision", "recall", "f1") or n.startswith("top_") for n in self.names):
+        if self.wants_classes():
             self._update_classes(pred, target)
 
     def _update_classes(self, pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -172,84 +197,11 @@ class Metrics:
             labels = pred.argmax(dim=-1).reshape(-1)
             truth = target.argmax(dim=-1).reshape(-1) if target.shape == pred.shape else target.reshape(-1).long()
         self.correct += float((labels == truth).sum())
-        if any(n.startswith("top_") for n in self.names) and not self.binary:
-            k = int(next(n for n in self.names if n.startswith("top_")).split("_")[1])
+        k = self.top_k()
+        if k is not None:
             top = pred.reshape(-1, pred.shape[-1]).topk(min(k, pred.shape[-1]), dim=-1).indices
             self.top += float((top == truth.reshape(-1, 1)).any(dim=-1).sum())
-        if self.confusion is None:
-            self.confusion = torch.zeros(classes, classes, dtype=torch.float64)
-        self.confusion.index_put_((truth, labels), torch.ones(len(truth), dtype=torch.float64), accumulate=True)
-
-    def result(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        n = max(self.count, 1)
-        confusion = self.confusion if self.confusion is not None else torch.zeros(2, 2, dtype=torch.float64)
-        tp = confusion.diag()
-        precision = tp / confusion.sum(dim=0).clamp(min=1)
-        recall = tp / confusion.sum(dim=1).clamp(min=1)
-        f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-        pick = (lambda v: float(v[1])) if confusion.shape[0] == 2 and self.binary else (lambda v: float(v.mean()))
-        for name in self.names:
-            if name == "accuracy":
-                found[name] = self.correct / n
-            elif name.startswith("top_"):
-                found[name] = self.top / n
-            elif name in ("precision", "recall", "f1"):
-                found[name] = pick({"precision": precision, "recall": recall, "f1": f1}[name])
-            elif name in ("mae", "mse"):
-                found[name] = (self.abs if name == "mae" else self.sq) / n
-        return found
-
-
-def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Arrays for training: .npz (x/y or one array per input plus y), data.npy with data_labels.npy,
-    `digits` (scikit-learn's 8x8 digits) or `synthetic` (random inputs, random teacher targets)."""
-    if source == "digits":
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        x = (digits.images / 16.0).astype(np.float32)
-        (name, (shape, _)), = INPUTS.items()
-        return {name: x.reshape((len(x), *shape))}, digits.target.astype(np.int64)
-    if source.startswith("synthetic"):
-        rng = np.random.default_rng(seed)
-        count = int(source.split(":")[1]) if ":" in source else 1000
-        arrays = {
-            name: (rng.integers(0, 100, size=(count, *shape)) if dtype == "int64" else rng.standard_normal((count, *shape)).astype(np.float32))
-            for name, (shape, dtype) in INPUTS.items()
-        }
-        return arrays, synthetic_targets(next(iter(arrays.values())), rng)
-    path = Path(source)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            found = {k: archive[k] for k in archive.files}
-        if "x" in found and len(INPUTS) == 1:
-            found[next(iter(INPUTS))] = found.pop("x")
-        return {name: found[name] for name in INPUTS}, found["y"]
-    if path.suffix == ".npy":
-        labels = path.with_name(path.stem + "_labels.npy")
-        return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
-    raise SystemExit(f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy")
-
-
-def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Targets of a fixed random linear teacher of the first input, shaped for the loss and output."""
-    count, shape = len(first_input), OUTPUTS[0]
-    features = first_input.reshape(count, -1).astype(np.float32)
-    values = features @ rng.standard_normal((features.shape[1], int(np.prod(shape)))).astype(np.float32)
-    values = values.reshape(count, *shape)
-    if LOSS["name"] in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        labels = values.argmax(axis=-1)
-        return labels if LOSS["name"].startswith("sparse") else np.eye(shape[-1], dtype=np.float32)[labels]
-    if LOSS["name"] == "binary_crossentropy":
-        return (values > 0).astype(np.float32)
-    return values
-
-
-def split_indices(count: int, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(count)
-    held_out = round(validation * count) if validation > 0 else 0
-    return order[held_out:], order[:held_out]
+        self.add_confusion(truth.numpy(), labels.numpy(), classes)
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -280,8 +232,7 @@ def train(
 
     Checkpoints (safetensors, rank 0 only) go to `out`; returns the last epoch's metrics.
     """
-    settings = {**TRAIN, **{k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "seed": seed}.items() if v is not None}}
-    seed_value = int(settings.get("seed") or 0)
+    settings, seed_value = train_settings(epochs, batch_size, seed)
     torch.manual_seed(seed_value)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
@@ -300,18 +251,29 @@ def train(
         model = torch.compile(model)  # type: ignore[assignment]
     net: nn.Module = model
     if distributed:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if target_device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if target_device.type == "cuda" else None
+        )
 
     arrays, targets = load_data(data, seed_value)
     train_idx, val_idx = split_indices(len(targets), float(settings.get("validation_split", 0.0)), seed_value)
     tensors = [torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in INPUTS]
     dataset = torch.utils.data.TensorDataset(*tensors, torch.from_numpy(targets))
     train_set = torch.utils.data.Subset(dataset, train_idx.tolist())
-    sampler: Any = torch.utils.data.distributed.DistributedSampler(train_set, shuffle=bool(settings.get("shuffle", True)), seed=seed_value) if distributed else None
+    sampler: Any = (
+        torch.utils.data.distributed.DistributedSampler(
+            train_set, shuffle=bool(settings.get("shuffle", True)), seed=seed_value
+        )
+        if distributed
+        else None
+    )
     generator = torch.Generator().manual_seed(seed_value)
     loader = torch.utils.data.DataLoader(
-        train_set, batch_size=int(settings["batch_size"]), shuffle=sampler is None and bool(settings.get("shuffle", True)),
-        sampler=sampler, generator=generator,
+        train_set,
+        batch_size=int(settings["batch_size"]),
+        shuffle=sampler is None and bool(settings.get("shuffle", True)),
+        sampler=sampler,
+        generator=generator,
     )
     loss_fn = make_loss(LOSS)
     optimizer = make_optimizer(net.parameters(), OPTIMIZER, base_learning_rate(SCHEDULE, OPTIMIZER))
@@ -319,8 +281,7 @@ def train(
     use_amp = amp and target_device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     binary = LOSS["name"] == "binary_crossentropy"
-    stopping = TRAIN.get("early_stopping")
-    best, best_state, waited = math.inf, None, 0
+    stopping = EarlyStopping(TRAIN.get("early_stopping"))
     history: dict[str, float] = {}
     out_dir = Path(out)
     for epoch in range(1, int(settings["epochs"]) + 1):
@@ -344,8 +305,7 @@ def train(
                     torch.nn.utils.clip_grad_value_(net.parameters(), TRAIN["clip_value"])
             scaler.step(optimizer)
             scaler.update()
-            if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step()
+            step_scheduler(scheduler)
             if not torch.isfinite(loss):
                 raise SystemExit(f"the loss became {float(loss)} at epoch {epoch}; stopped")
             count = len(target)
@@ -354,28 +314,21 @@ def train(
             metrics.update(pred, target)
         history = {"epoch": epoch, "loss": total / seen, **metrics.result()}
         if len(val_idx):
-            history.update({f"val_{k}": v for k, v in evaluate(model, dataset, val_idx, loss_fn, target_device, binary).items()})
+            history.update(
+                {f"val_{k}": v for k, v in evaluate(model, dataset, val_idx, loss_fn, target_device, binary).items()}
+            )
         monitored = history.get("val_loss", history["loss"])
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(monitored)
         if rank == 0:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in history.items() if k != "epoch")
-            print(f"epoch {epoch}/{settings['epochs']}  {shown}  ({time.perf_counter() - started:.1f}s)", flush=True)
+            print(epoch_report(epoch, settings["epochs"], history, time.perf_counter() - started), flush=True)
             save_weights(model, out_dir / "model.safetensors", epoch)
-        if stopping:
-            value = history.get(stopping["monitor"], monitored)
-            lower = "loss" in stopping["monitor"] or stopping.get("mode") == "min"
-            improved = (value < best - stopping["min_delta"]) if lower else (-value < best - stopping["min_delta"])
-            if improved:
-                best, waited = (value if lower else -value), 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= stopping["patience"]:
-                    if rank == 0:
-                        print(f"early stopping after epoch {epoch}", flush=True)
-                    break
-    if stopping and stopping.get("restore_best_weights") and best_state is not None:
+        if stopping.update(history, monitored, lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}):
+            if rank == 0:
+                print(f"early stopping after epoch {epoch}", flush=True)
+            break
+    best_state = stopping.restorable()
+    if best_state is not None:
         model.load_state_dict(best_state)
         if rank == 0:
             save_weights(model, out_dir / "model.safetensors", int(history.get("epoch", 0)))
@@ -388,7 +341,9 @@ def train(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: Any, indices: np.ndarray, loss_fn: Any, device: torch.device, binary: bool) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, dataset: Any, indices: np.ndarray, loss_fn: Any, device: torch.device, binary: bool
+) -> dict[str, float]:
     """Mean loss and metrics on `indices` of `dataset` in evaluation mode."""
     model.eval()
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices.tolist()), batch_size=256)
@@ -408,7 +363,9 @@ def save_weights(model: nn.Module, path: Path, epoch: int) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    state = {
+        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")
+    }
     tmp = path.with_suffix(".tmp")
     save_file(state, str(tmp), metadata={"network": NETWORK, "epoch": str(epoch)})
     os.replace(tmp, path)
@@ -416,18 +373,21 @@ def save_weights(model: nn.Module, path: Path, epoch: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=f"Train {NETWORK} (generated by Neural).")
-    parser.add_argument("--data", default=TRAIN.get("data") or "synthetic", help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the train block")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the train block")
-    parser.add_argument("--seed", type=int, default=None, help="override the train block")
+    add_data_arguments(parser)
     parser.add_argument("--out", default="checkpoints", help="directory for model.safetensors")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto (default: the execution block)")
     parser.add_argument("--amp", action="store_true", help="mixed precision (on GPUs)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     args = parser.parse_args(argv)
     train(
-        args.data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out, device=args.device,
-        amp=args.amp, compile_model=args.compile,
+        args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        out=args.out,
+        device=args.device,
+        amp=args.amp,
+        compile_model=args.compile,
     )
 
 

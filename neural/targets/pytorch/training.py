@@ -17,33 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from neural.errors import InvalidValueError
 from neural.shapes.engine import ShapedNetwork
 from neural.targets.pytorch.adapter import canonical_weights, load_canonical
 from neural.targets.pytorch.load import import_network
 from neural.training.backend import Batch, require_training_setup
-
-
-def _jsonable(value: Any) -> Any:
-    """Scheduler state as JSON: numbers (inf/nan as strings), lists, dicts; callables dropped."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items() if not callable(v)}
-    return None
-
-
-def _restored(value: Any) -> Any:
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    if isinstance(value, list):
-        return [_restored(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _restored(v) for k, v in value.items()}
-    return value
 
 
 class TorchBackend:
@@ -51,7 +29,15 @@ class TorchBackend:
 
     name = "pytorch"
 
-    def __init__(self, shaped: ShapedNetwork, *, seed: int = 0, dtype: Any = np.float32, clip_norm: float | None = None, clip_value: float | None = None) -> None:
+    def __init__(
+        self,
+        shaped: ShapedNetwork,
+        *,
+        seed: int = 0,
+        dtype: Any = np.float32,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+    ) -> None:
         require_training_setup(shaped)
         self.shaped = shaped
         self.module: Any = import_network(shaped)
@@ -64,7 +50,9 @@ class TorchBackend:
         self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
         self.model = model.to(self.device)
         self.loss_fn = m.make_loss(m.LOSS)
-        self.optimizer: torch.optim.Optimizer = m.make_optimizer(self.model.parameters(), m.OPTIMIZER, m.base_learning_rate(m.SCHEDULE, m.OPTIMIZER))
+        self.optimizer: torch.optim.Optimizer = m.make_optimizer(
+            self.model.parameters(), m.OPTIMIZER, m.base_learning_rate(m.SCHEDULE, m.OPTIMIZER)
+        )
         self.scheduler = m.make_scheduler(self.optimizer, m.SCHEDULE)
         self.plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.clip_norm, self.clip_value = clip_norm, clip_value
@@ -98,8 +86,7 @@ class TorchBackend:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
         self.last_lr = float(self.optimizer.param_groups[0]["lr"])
         self.optimizer.step()
-        if self.scheduler is not None and not self.plateau:
-            self.scheduler.step()
+        self.module.step_scheduler(self.scheduler)
         self.iterations += 1
         return value, pred.detach().cpu().numpy()
 
@@ -138,11 +125,38 @@ class TorchBackend:
             "iterations": self.iterations,
             "lr": self.last_lr,
             "steps": steps,
-            "schedule": _jsonable(self.scheduler.state_dict()) if self.scheduler is not None else {},
+            "schedule": self._schedule_state(),
         }
         return scalars, arrays
 
+    def _schedule_state(self) -> dict[str, Any]:
+        """The schedule's state in the NumPy runtime's format (a per-step schedule is a function of the step)."""
+        schedule = self.module.SCHEDULE
+        if not self.plateau:
+            return {"name": schedule["name"] if schedule is not None else "constant"}
+        plateau = self.scheduler
+        best = float(plateau.best)
+        return {
+            "name": "ReduceOnPlateau",
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "best": best if math.isfinite(best) else None,
+            "num_bad_epochs": int(plateau.num_bad_epochs),
+            "last_epoch": int(plateau.last_epoch),
+        }
+
+    def _load_plateau(self, state: Mapping[str, Any]) -> None:
+        plateau = self.scheduler
+        plateau.best = float(state["best"]) if state.get("best") is not None else plateau.mode_worse
+        plateau.num_bad_epochs = int(state["num_bad_epochs"])
+        plateau.last_epoch = int(state["last_epoch"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(state["lr"])
+        plateau._last_lr = [float(state["lr"])] * len(self.optimizer.param_groups)
+
     def load_optimizer_state(self, scalars: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        expected = self.shaped.network.optimizer.name if self.shaped.network.optimizer else ""
+        if scalars.get("name") != expected:
+            raise InvalidValueError(f"cannot resume a {expected} optimizer from the state of {scalars.get('name')!r}")
         index = {name: i for i, name in enumerate(self.param_names)}
         state: dict[int, dict[str, Any]] = {}
         for key, value in arrays.items():
@@ -154,11 +168,18 @@ class TorchBackend:
         self.optimizer.load_state_dict({"state": state, "param_groups": current["param_groups"]})
         self.iterations = int(scalars.get("iterations", 0))
         schedule = scalars.get("schedule") or {}
-        if self.scheduler is not None and self.plateau and schedule:
-            self.scheduler.load_state_dict(_restored(schedule))
+        if self.scheduler is not None and self.plateau:
+            if schedule.get("name") != "ReduceOnPlateau":
+                raise InvalidValueError(
+                    f"cannot resume a ReduceOnPlateau schedule from the state of {schedule.get('name')!r}"
+                )
+            self._load_plateau(schedule)
         elif self.scheduler is not None:
-            self.scheduler.last_epoch = self.iterations - 1
-            self.scheduler._step_count = self.iterations  # keeps torch's "step before optimizer" check quiet
+            reached = self.iterations
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.OneCycleLR):
+                reached = min(reached, self.scheduler.total_steps - 1)  # it stays at its last step's rate
+            self.scheduler.last_epoch = reached - 1
+            self.scheduler._step_count = reached  # keeps torch's "step before optimizer" check quiet
             self.scheduler.step()
         self.last_lr = float(scalars.get("lr", self.last_lr))
 

@@ -1,59 +1,18 @@
-"""The training part of a generated PyTorch module: the train block as literals, then runner.py."""
+"""The training part of a generated PyTorch module: the train block as literals, the common training code
+(common/runner.py), then runner.py."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from pprint import pformat
-from typing import Any
 
-from neural.config.args import Config
-from neural.ir import Component
 from neural.shapes.engine import ShapedNetwork
+from neural.targets.common import training_code
+from neural.targets.common.training_code import constants, metric_name, plain
 
-MARKER = "# ---- generated modules include everything below this line ----"
+__all__ = ["constants", "metric_name", "plain", "training_section"]
 
-
-@lru_cache(maxsize=1)
-def runner_source() -> str:
-    text = Path(__file__).with_name("runner.py").read_text(encoding="utf-8")
-    return text[text.index(MARKER) + len(MARKER) :].lstrip("\n")
-
-
-def plain(value: Any) -> Any:
-    """Config values as plain literals (components become dicts with their name)."""
-    if isinstance(value, Component):
-        return {"name": value.name, **{k: plain(v) for k, v in value.config.items()}}
-    if isinstance(value, Config):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
-
-
-def metric_name(component: Component) -> str:
-    if component.name == "top_k_accuracy":
-        return f"top_{component.config.k}_accuracy"
-    return component.name
-
-
-def constants(shaped: ShapedNetwork) -> list[str]:
-    net = shaped.network
-    optimizer = plain(net.optimizer) if net.optimizer else {"name": "Adam", "learning_rate": 0.001, "beta_1": 0.9,
-                                                             "beta_2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0, "amsgrad": False}
-    schedule = optimizer.get("learning_rate") if isinstance(optimizer.get("learning_rate"), dict) else None
-    loss = plain(net.loss) if net.loss else {"name": "mean_squared_error"}
-    train = {k: plain(v) for k, v in net.train.items() if k not in ("search_method", "trials")}
-    lines = [
-        f"TRAIN = {pformat(train, sort_dicts=False, width=100)}",
-        f"LOSS = {plain(loss)!r}",
-        f"OPTIMIZER = {pformat(optimizer, sort_dicts=False, width=100)}",
-        f"SCHEDULE = {schedule!r}",
-        f"METRICS = {[metric_name(m) for m in net.metrics]!r}",
-        f"EXECUTION = {plain(net.execution)!r}",
-    ]
-    return lines
+RUNNER = Path(__file__).with_name("runner.py")
 
 
 def training_section(shaped: ShapedNetwork) -> str:
-    return "\n".join(["# ---- training (the train block of the .neural file) ----", "", *constants(shaped), "", "", runner_source()])
+    return training_code.training_section(shaped, RUNNER)

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from neural import __version__
-from neural.errors import BackendError, NeuralError, NeuralErrors, raise_collected
+from neural.errors import BackendError
 from neural.ir import TensorRef
-from neural.layers.base import LayerContext, fmt_shape
 from neural.shapes.engine import NodeShape, ShapedNetwork
-from neural.targets.pytorch.codegen import SAFE_FILE_NAME, check_identifier, format_code
-from neural.targets.tensorflow.emit import EmitContext, Layout, Op, Piece, call, get_emitter, lit, support_status
+from neural.targets.common import codegen
+from neural.targets.common.codegen import check_identifier, format_code, module_constants
+from neural.targets.common.writer import GraphWriter, Value, shape_comment
+from neural.targets.tensorflow.emit import EmitContext, Layout, Op, Piece, call, lit, require_emitter
 from neural.targets.tensorflow.support import helper_sources
 from neural.targets.tensorflow.training_code import training_section
 
@@ -32,7 +32,7 @@ RESERVED_LOCALS = frozenset(
     {"keras", "layers", "ops", "tf", "np", "math", "os", "time", "argparse", "x", "model", "Any", "Callable", "Path"}
 )
 
-__all__ = ["format_code", "generate"]
+__all__ = ["format_code", "generate", "generate_all"]
 
 
 class Names:
@@ -50,15 +50,6 @@ class Names:
 
 
 @dataclass
-class Value:
-    """A tensor in build_model(): the variable that holds it, its layout and its rank (one sample)."""
-
-    expr: str
-    layout: Layout
-    rank: int
-
-
-@dataclass
 class Step:
     """One line of build_model(): layers applied to a value (functional form) and, for a plain stack, the
     same layers as entries of keras.Sequential."""
@@ -68,34 +59,23 @@ class Step:
     comment: str = ""
 
 
-class ModelWriter:
+class ModelWriter(GraphWriter[Layout]):
     """Writes build_model() and the weight map of one analysed network."""
 
+    reserved = (RESERVED_LOCALS,)
+
     def __init__(self, shaped: ShapedNetwork) -> None:
-        self.shaped = shaped
-        self.net = shaped.network
-        self.ctx = LayerContext(self.net.layout)
+        super().__init__(shaped)
         node_names = [check_identifier(n.name) for n in self.net.nodes]
         input_names = [check_identifier(i.name) for i in self.net.inputs]
         self.layer_names = Names([*node_names, *input_names])
         self.variables = Names([*node_names, *input_names, *RESERVED_LOCALS])
-        self.values: dict[TensorRef, Value] = {}
-        self.converted: dict[tuple[TensorRef, Layout], Value] = {}
+        self.converted: dict[tuple[TensorRef, Layout], Value[Layout]] = {}
         self.steps: list[Step] = []
         self.helpers: set[str] = set()
         self.weights: dict[str, tuple[str, str, tuple[int, ...], tuple[Op, ...]]] = {}
-        self.uses = self._count_uses()
         self.live = self._live_nodes()
         self.plain = self._plain_stack()
-
-    def _count_uses(self) -> dict[TensorRef, int]:
-        counts: dict[TensorRef, int] = {}
-        for node in self.net.nodes:
-            for ref in node.inputs:
-                counts[ref] = counts.get(ref, 0) + 1
-        for ref in self.net.outputs:
-            counts[ref] = counts.get(ref, 0) + 1
-        return counts
 
     def _live_nodes(self) -> set[str]:
         """Nodes some network output depends on (a Keras functional model holds only those)."""
@@ -123,10 +103,7 @@ class ModelWriter:
         return self.net.outputs == (previous,)
 
     # --- values ---
-    def variable(self, name: str) -> str:
-        return f"{name}_" if name in RESERVED_LOCALS else name
-
-    def convert(self, ref: TensorRef, layout: Layout) -> Value:
+    def convert(self, ref: TensorRef, layout: Layout) -> Value[Layout]:
         """The value of `ref` in `layout`: a Permute layer where a channels-first map changes layout."""
         value = self.values[ref]
         if layout == "any" or value.layout == layout or value.rank < 2 or self.ctx.channels_last:
@@ -147,26 +124,18 @@ class ModelWriter:
                 "move channels last" if layout == "keras" else "move channels first",
             )
         )
-        converted = Value(var, layout, rank)
+        converted: Value[Layout] = Value(var, layout, rank)
         self.converted[(ref, layout)] = converted
         return converted
 
     # --- nodes ---
     def emit_layer(self, layer: NodeShape) -> None:
         node = layer.node
-        emit = get_emitter(node.kind)
-        if emit is None:
-            _, reason = support_status(node.kind)
-            raise BackendError(f"the TensorFlow backend cannot generate {node.kind}: {reason}", node.span)
-        inputs = [self.values[ref] for ref in node.inputs]
-        probe = emit(EmitContext(layer, self.ctx, tuple(v.layout for v in inputs)))
-        needs = probe.needs
-        if needs == "any" and len({v.layout for v in inputs if v.rank >= 2}) > 1:
-            needs = "lang"
-        layouts: tuple[Layout, ...] = tuple(
-            (needs if needs != "any" else v.layout) if v.rank >= 2 else "lang" for v in inputs
-        )
-        code = emit(EmitContext(layer, self.ctx, layouts)) if layouts != tuple(v.layout for v in inputs) else probe
+        if node.name not in self.live:
+            self._leave_out(layer)
+            return
+        emit = require_emitter(node.kind, node.span)
+        code, _, layouts, produced = self.negotiate(layer, lambda ls: emit(EmitContext(layer, self.ctx, ls)))
         args = [self.convert(ref, layout).expr for ref, layout in zip(node.inputs, layouts)]
         # the main layer is named after the node (node names are unique); helpers get free names
         names = {
@@ -178,15 +147,14 @@ class ModelWriter:
         for binding in code.weights:
             shape = tuple(layer.weights[binding.weight].shape)
             self.weights[f"{node.name}.{binding.weight}"] = (names[binding.role], binding.attr, shape, binding.ops)
-        produced: Layout = code.produces if code.produces != "any" else (layouts[0] if layouts else "lang")
-        shapes = ", ".join(fmt_shape((None, *s)) for s in layer.output_shapes)
+        shapes = shape_comment(layer)
         if code.call is not None:
             self.plain = False
             self._assign(layer, code.call(args, exprs), produced, shapes)
             return
         source = args[0] if len(args) == 1 else f"[{', '.join(args)}]"
         several = len(layer.output_shapes) > 1
-        var = self.variable(node.name) if several else self._node_var(layer)
+        var = self.variable(node.name) if several else self.node_variable(layer)
         for i, (piece, expr) in enumerate(zip(code.pieces, exprs)):
             last = i == len(code.pieces) - 1
             if last and several:
@@ -212,68 +180,37 @@ class ModelWriter:
                 f"(missing {sorted(expected - bound)}, unexpected {sorted(bound - expected)})"
             )
 
-    def _node_var(self, layer: NodeShape) -> str:
-        """The variable of a single-output node: `x` for a plain chain, else the node's name."""
-        return "x" if self._flows_straight(layer) else self.variable(layer.node.name)
-
     def _assign(self, layer: NodeShape, expr: str | None, layout: Layout, shapes: str, var: str | None = None) -> None:
-        outputs = layer.output_shapes
-        name = layer.node.name
-        if len(outputs) == 1:
-            if expr is not None:
-                var = self._node_var(layer)
-                self.steps.append(Step(f"{var} = {expr}", [], shapes))
-            assert var is not None
-            self.values[TensorRef(name, 0)] = Value(var, layout if len(outputs[0]) >= 2 else "lang", len(outputs[0]))
+        """Bind the layer's outputs: to `var` where its pieces already assigned it, else to variables assigned
+        `expr`."""
+        if var is not None:
+            self.bind(layer, [var], layout)
             return
-        base = self.variable(name)
-        names = [f"{base}_{i}" if self.uses.get(TensorRef(name, i)) else f"_{base}_{i}" for i in range(len(outputs))]
+        names = self.output_variables(layer)
         self.steps.append(Step(f"{', '.join(names)} = {expr}", [], shapes))
-        for i, (v, shape) in enumerate(zip(names, outputs)):
-            self.values[TensorRef(name, i)] = Value(v, layout if len(shape) >= 2 else "lang", len(shape))
+        self.bind(layer, names, layout)
 
-    def _flows_straight(self, layer: NodeShape) -> bool:
-        """Use the running variable `x` when the only reader is the next layer (a plain chain)."""
-        ref = TensorRef(layer.node.name, 0)
-        if self.uses.get(ref, 0) != 1 or ref in self.net.outputs or len(layer.output_shapes) != 1:
-            return False
-        nodes = self.net.nodes
-        index = next(i for i, n in enumerate(nodes) if n.name == layer.node.name)
-        return index + 1 < len(nodes) and nodes[index + 1].inputs[:1] == (ref,)
+    def _leave_out(self, layer: NodeShape) -> None:
+        """A layer no output depends on: a Keras functional model leaves it out (an error if it has weights)."""
+        if layer.weights:
+            raise BackendError(
+                f"`{layer.node.name}` ({layer.node.kind}) feeds no output of the network: a Keras functional "
+                "model leaves such a layer out, with its weights",
+                layer.node.span,
+                hint="remove it, or name it in `outputs:`",
+            )
+        self.plain = False
+        self.steps.append(Step(f"# {layer.node.name} ({layer.node.kind}) feeds no output: left out"))
 
     # --- the function ---
     def write(self) -> str:
-        errors: list[NeuralError] = []
         input_lines = []
-        for spec in self.net.inputs:
-            var = self.variable(spec.name)
+        for var, spec in self.bind_inputs():
             dtype = {"dtype": spec.dtype} if spec.dtype != "float32" else {}
             input_lines.append((var, call("keras.Input", shape=tuple(spec.shape), name=spec.name, **dtype)))
-            self.values[TensorRef(spec.name, 0)] = Value(var, "lang", len(spec.shape))
-        for layer in self.shaped.layers:
-            if any(ref not in self.values for ref in layer.node.inputs):
-                continue  # reads a layer that could not be generated (already reported)
-            if layer.node.name not in self.live:
-                if layer.weights:
-                    errors.append(
-                        BackendError(
-                            f"`{layer.node.name}` ({layer.node.kind}) feeds no output of the network: a Keras functional "
-                            "model leaves such a layer out, with its weights",
-                            layer.node.span,
-                            hint="remove it, or name it in `outputs:`",
-                        )
-                    )
-                else:
-                    self.plain = False
-                    self.steps.append(Step(f"# {layer.node.name} ({layer.node.kind}) feeds no output: left out"))
-                continue
-            try:
-                self.emit_layer(layer)
-            except BackendError as exc:
-                errors.append(exc.with_span(layer.node.span))
-        raise_collected(errors)
+        self.emit_layers()
         outputs = [self.convert(ref, "lang").expr for ref in self.net.outputs]
-        doc = f'    """A freshly initialized {self.net.name}: {self._summary()}"""'
+        doc = f'    """A freshly initialized {self.net.name}: {self.summary()}"""'
         if self.plain:
             return self._sequential(doc, input_lines[0][1])
         names = [var for var, _ in input_lines]
@@ -308,10 +245,6 @@ class ModelWriter:
                 "    )",
             ]
         )
-
-    def _summary(self) -> str:
-        shapes = ", ".join(f"{i.name} {fmt_shape(i.shape)}" for i in self.net.inputs)
-        return f"inputs {shapes} ({self.net.layout}); {self.shaped.params:,} trainable parameters."
 
     def weight_map(self) -> list[str]:
         lines = [
@@ -353,8 +286,7 @@ def _imports() -> list[str]:
 
 
 def _header(shaped: ShapedNetwork, source: str | None) -> list[str]:
-    name = Path(source).name if source else ""
-    where = f" from {name}" if SAFE_FILE_NAME.match(name) else ""  # a file name never reaches code unchecked
+    where = codegen.source_note(source)
     layout = (
         " (channels-first; feature maps move channels last inside, where TensorFlow's kernels need it)."
         if shaped.network.layout == "channels_first"
@@ -370,49 +302,20 @@ def _header(shaped: ShapedNetwork, source: str | None) -> list[str]:
     ]
 
 
-def _constants(shaped: ShapedNetwork) -> list[str]:
-    net = shaped.network
-    inputs = {i.name: (tuple(i.shape), i.dtype) for i in net.inputs}
-    outputs = [tuple(d if d is not None else 1 for d in s) for s in shaped.output_shapes]
-    return [
-        f"NETWORK = {net.name!r}",
-        f"INPUTS = {inputs!r}  # name: (shape of one sample, dtype)",
-        f"OUTPUTS = {outputs!r}  # shape of one sample of each output",
-        f"LAYOUT = {net.layout!r}",
-    ]
-
-
 def generate(shaped: ShapedNetwork, *, source: str | None = None) -> str:
     """The complete module text for one analysed network (unformatted; see `format_code`)."""
     writer = ModelWriter(shaped)
     model = writer.write()
-    parts = [
-        *_header(shaped, source),
-        "",
-        *_imports(),
-        "",
-        *_constants(shaped),
-        "",
-        "",
-        *helper_sources(writer.helpers),
+    return codegen.module_text(
+        _header(shaped, source),
+        _imports(),
+        module_constants(shaped),
+        helper_sources(writer.helpers),
         model,
-        "",
-        "",
-        *writer.weight_map(),
-        "",
-        "",
-        training_section(shaped),
-    ]
-    return "\n".join(parts).rstrip() + "\n"
+        writer.weight_map(),
+        [training_section(shaped)],
+    )
 
 
 def generate_all(networks: Sequence[ShapedNetwork]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    errors = []
-    for shaped in networks:
-        try:
-            found[shaped.network.name] = generate(shaped)
-        except (BackendError, NeuralErrors) as exc:
-            errors.append(exc)
-    raise_collected(errors)
-    return found
+    return codegen.generate_all(networks, generate)

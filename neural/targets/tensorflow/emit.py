@@ -14,32 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from neural.errors import BackendError
-from neural.layers.base import LayerContext, Shape
-from neural.shapes.engine import NodeShape
+from neural.layers.base import Shape
+from neural.targets.common.emit import Code, EmitContextBase, EmitterRegistry, lit
+
+__all__ = ["Code", "lit"]
 
 Layout = Literal["keras", "lang", "any"]
 
 # canonical -> Keras variable: ("transpose", permutation) or ("reshape", shape), applied in order
 Op = tuple[str, tuple[int, ...]]
-
-
-class Code(str):
-    """Python code (an expression such as a function name) where a literal would otherwise be written."""
-
-    __slots__ = ()
-
-
-def lit(value: object) -> str:
-    """A Python literal for generated code (never raw DSL text); `Code` is written as it is."""
-    if isinstance(value, Code):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        items = ", ".join(lit(v) for v in value)
-        if isinstance(value, list):
-            return f"[{items}]"
-        return f"({items},)" if len(value) == 1 else f"({items})"
-    return repr(value)
 
 
 def call(func: str, *args: object, **kwargs: object) -> str:
@@ -96,46 +79,13 @@ class LayerCode:
 
 
 @dataclass(frozen=True)
-class EmitContext:
-    """What an emitter may read: the node with its shapes, the network layout, and the layouts its inputs
-    will arrive in (after conversion to `needs`)."""
-
-    layer: NodeShape
-    ctx: LayerContext
-    input_layouts: tuple[Layout, ...] = ()
-
-    @property
-    def config(self) -> Any:
-        return self.layer.node.config
-
-    @property
-    def node(self) -> Any:
-        return self.layer.node
-
-    @property
-    def in_shape(self) -> Shape:
-        return self.layer.input_shapes[0]
-
-    @property
-    def out_shape(self) -> Shape:
-        return self.layer.output_shapes[0]
-
-    @property
-    def layout(self) -> Layout:
-        """The layout the first input arrives in."""
-        return self.input_layouts[0] if self.input_layouts else "lang"
+class EmitContext(EmitContextBase[Layout]):
+    """What an emitter may read (see `EmitContextBase`), and Keras' axes."""
 
     @property
     def moved(self) -> bool:
         """Whether feature maps arrive moved to channels-last (a channels-first network in the keras layout)."""
         return self.layout == "keras" and not self.ctx.channels_last
-
-    def channels(self, shape: Shape | None = None) -> int:
-        """The channel count of a feature map in the network's layout."""
-        _, channels = self.ctx.split(shape if shape is not None else self.in_shape)
-        if channels is None:
-            raise BackendError(f"{self.node.kind} needs a known channel count", self.node.span)
-        return channels
 
     def spatial(self, shape: Shape | None = None) -> tuple[int | None, ...]:
         spatial, _ = self.ctx.split(shape if shape is not None else self.in_shape)
@@ -151,44 +101,10 @@ class EmitContext:
 
 
 Emitter = Callable[[EmitContext], LayerCode]
-_EMITTERS: dict[str, Emitter] = {}
-_UNSUPPORTED: dict[str, str] = {}
-_LOADED: list[bool] = []
-
-
-def emitter(*kinds: str) -> Callable[[Emitter], Emitter]:
-    def register(fn: Emitter) -> Emitter:
-        for kind in kinds:
-            if kind in _EMITTERS:
-                raise TypeError(f"two TensorFlow emitters for {kind}")
-            _EMITTERS[kind] = fn
-        return fn
-
-    return register
-
-
-def unsupported(kind: str, reason: str) -> None:
-    """Declare that the TensorFlow target cannot express `kind` (a compile error, never a dropped layer)."""
-    _UNSUPPORTED[kind] = reason
-
-
-def _ensure_loaded() -> None:
-    if not _LOADED:
-        _LOADED.append(True)
-        import neural.targets.tensorflow.emitters.catalogue  # noqa: F401
-
-
-def get_emitter(kind: str) -> Emitter | None:
-    _ensure_loaded()
-    return _EMITTERS.get(kind)
-
-
-def support_status(kind: str) -> tuple[bool, str]:
-    """(supported, reason when not)."""
-    _ensure_loaded()
-    if kind in _EMITTERS:
-        return True, ""
-    return False, _UNSUPPORTED.get(kind, "no TensorFlow emitter yet")
+REGISTRY: EmitterRegistry[Emitter] = EmitterRegistry("TensorFlow", "neural.targets.tensorflow.emitters.catalogue")
+emitter, unsupported, require_emitter = REGISTRY.emitter, REGISTRY.unsupported, REGISTRY.require
+get_emitter, support_status = REGISTRY.get, REGISTRY.status
+_EMITTERS, _UNSUPPORTED, _ensure_loaded = REGISTRY.emitters, REGISTRY.reasons, REGISTRY.ensure_loaded
 
 
 def single(piece: Piece, **options: Any) -> LayerCode:

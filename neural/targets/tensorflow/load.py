@@ -7,7 +7,7 @@ import types
 from collections.abc import Iterator
 
 from neural.shapes.engine import ShapedNetwork
-from neural.targets.pytorch.load import import_code
+from neural.targets.common.load import import_code
 from neural.targets.tensorflow.codegen import generate
 
 __all__ = ["float32_only", "import_code", "import_network", "keras_dtype"]

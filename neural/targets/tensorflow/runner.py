@@ -2,8 +2,9 @@
 
 It is a real module so that ruff and mypy check it, and it is tested through generated scripts and the
 in-process backend, which use its functions. The generated module defines, before this code: NETWORK,
-INPUTS, OUTPUTS, LAYOUT, WEIGHTS, TRAIN, LOSS, OPTIMIZER, SCHEDULE, METRICS, EXECUTION (plain literals)
-and `build_model()`; the placeholders below stand in for them here.
+INPUTS, OUTPUTS, LAYOUT, WEIGHTS, TRAIN, LOSS, OPTIMIZER, SCHEDULE, METRICS, EXECUTION (plain literals),
+`build_model()` and the framework-free training code of common/runner.py; the placeholders and the import
+below stand in for them here.
 
 Keras' built-in losses, optimizers and schedules differ from the language's (which are PyTorch's) in
 places: Keras renormalizes probabilities before a cross-entropy, puts Adam's epsilon before the bias
@@ -32,16 +33,25 @@ import keras
 import tensorflow as tf
 from keras import layers, ops  # noqa: F401
 
-NETWORK: str = ""
-INPUTS: dict[str, tuple[tuple[int, ...], str]] = {}
-OUTPUTS: list[tuple[int, ...]] = []
+from neural.targets.common.runner import (
+    EXECUTION,
+    INPUTS,
+    LOSS,
+    METRICS,
+    NETWORK,
+    OPTIMIZER,
+    OUTPUTS,
+    SCHEDULE,
+    TRAIN,
+    Plateau,
+    add_data_arguments,
+    base_learning_rate,
+    load_data,
+    split_indices,
+    train_settings,
+)
+
 WEIGHTS: dict[str, tuple[str, str, tuple[int, ...], tuple[tuple[str, tuple[int, ...]], ...]]] = {}
-TRAIN: dict[str, Any] = {}
-LOSS: dict[str, Any] = {}
-OPTIMIZER: dict[str, Any] = {}
-SCHEDULE: dict[str, Any] | None = None
-METRICS: list[str] = []
-EXECUTION: dict[str, Any] = {}
 
 
 def build_model() -> keras.Model:
@@ -438,34 +448,23 @@ def lower_is_better(name: str) -> bool:
     return any(word in name.lower() for word in ("loss", "error", "mae", "mse"))
 
 
+def make_plateau(spec: dict[str, Any]) -> Plateau:
+    """ReduceOnPlateau's rule (common/runner.py) for the schedule `spec`."""
+    mode = spec.get("mode", "auto")
+    return Plateau(spec, minimize=lower_is_better(spec["monitor"]) if mode == "auto" else mode == "min")
+
+
 class ReduceOnPlateau(keras.callbacks.Callback):
-    """torch's ReduceLROnPlateau, stepped once per epoch: after more than `patience` epochs without a
-    relative improvement of 1e-4, lr = max(lr * factor, min_lr) (changes below 1e-8 ignored)."""
+    """torch's ReduceLROnPlateau (`Plateau`), stepped once per epoch on the monitored value of the logs."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         super().__init__()
         self.spec = spec
-        mode = spec.get("mode", "auto")
-        self.minimize = lower_is_better(spec["monitor"]) if mode == "auto" else mode == "min"
-        self.current = float(spec["initial_learning_rate"])
-        self.best = math.inf if self.minimize else -math.inf
-        self.num_bad_epochs = 0
-        self.last_epoch = 0
+        self.plateau = make_plateau(spec)
 
     def step(self, value: float) -> float:
         """Take the epoch's monitored value; returns the learning rate from now on."""
-        self.last_epoch += 1
-        better = value < self.best * (1 - 1e-4) if self.minimize else value > self.best * (1 + 1e-4)
-        if better:
-            self.best, self.num_bad_epochs = value, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.num_bad_epochs > self.spec["patience"]:
-            reduced = max(self.current * self.spec["factor"], self.spec["min_lr"])
-            if self.current - reduced > 1e-8:
-                self.current = reduced
-            self.num_bad_epochs = 0
-        return self.current
+        return self.plateau.step(value)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -476,12 +475,10 @@ class ReduceOnPlateau(keras.callbacks.Callback):
 
 def make_learning_rate(schedule: dict[str, Any] | None, optimizer: dict[str, Any]) -> Any:
     """A number or a LearningRateSchedule (ReduceOnPlateau starts from its initial rate; a callback lowers it)."""
-    if schedule is None:
-        return float(optimizer["learning_rate"])
+    if schedule is None or schedule["name"] == "ReduceOnPlateau":
+        return base_learning_rate(schedule, optimizer)
     if schedule["name"] == "OneCycle":
         return OneCycle(schedule)
-    if schedule["name"] == "ReduceOnPlateau":
-        return float(schedule["initial_learning_rate"])
     return WarmupDecay(schedule)
 
 
@@ -588,66 +585,6 @@ def make_metrics(names: list[str]) -> list[Any]:
     return found
 
 
-# ---- data ----
-
-
-def load_data(source: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Arrays for training: .npz (x/y or one array per input plus y), data.npy with data_labels.npy,
-    `digits` (scikit-learn's 8x8 digits) or `synthetic` (random inputs, random teacher targets)."""
-    if source == "digits":
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        x = (digits.images / 16.0).astype(np.float32)
-        ((name, (shape, _)),) = INPUTS.items()
-        return {name: x.reshape((len(x), *shape))}, digits.target.astype(np.int64)
-    if source.startswith("synthetic"):
-        rng = np.random.default_rng(seed)
-        count = int(source.split(":")[1]) if ":" in source else 1000
-        arrays = {
-            name: (
-                rng.integers(0, 100, size=(count, *shape))
-                if dtype == "int64"
-                else rng.standard_normal((count, *shape)).astype(np.float32)
-            )
-            for name, (shape, dtype) in INPUTS.items()
-        }
-        return arrays, synthetic_targets(next(iter(arrays.values())), rng)
-    path = Path(source)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            found = {k: archive[k] for k in archive.files}
-        if "x" in found and len(INPUTS) == 1:
-            found[next(iter(INPUTS))] = found.pop("x")
-        return {name: found[name] for name in INPUTS}, found["y"]
-    if path.suffix == ".npy":
-        labels = path.with_name(path.stem + "_labels.npy")
-        return {next(iter(INPUTS)): np.load(path, allow_pickle=False)}, np.load(labels, allow_pickle=False)
-    raise SystemExit(
-        f"cannot load data from {source!r}: use digits, synthetic[:N], a .npz file or data.npy + data_labels.npy"
-    )
-
-
-def synthetic_targets(first_input: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Targets of a fixed random linear teacher of the first input, shaped for the loss and output."""
-    count, shape = len(first_input), OUTPUTS[0]
-    features = first_input.reshape(count, -1).astype(np.float32)
-    values = features @ rng.standard_normal((features.shape[1], int(np.prod(shape)))).astype(np.float32)
-    values = values.reshape(count, *shape)
-    if LOSS["name"] in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        labels = values.argmax(axis=-1)
-        return labels if LOSS["name"].startswith("sparse") else np.eye(shape[-1], dtype=np.float32)[labels]
-    if LOSS["name"] == "binary_crossentropy":
-        return (values > 0).astype(np.float32)
-    return values
-
-
-def split_indices(count: int, validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(count)
-    held_out = round(validation * count) if validation > 0 else 0
-    return order[held_out:], order[:held_out]
-
-
 # ---- training ----
 
 
@@ -695,9 +632,7 @@ def train(
     Checkpoints (canonical safetensors, loadable by every Neural backend) go to `out`. With more than one
     device (`devices` or the execution block) the model is replicated with tf.distribute.MirroredStrategy.
     """
-    overrides = {"epochs": epochs, "batch_size": batch_size, "seed": seed}
-    settings = {**TRAIN, **{k: v for k, v in overrides.items() if v is not None}}
-    seed_value = int(settings.get("seed") or 0)
+    settings, seed_value = train_settings(epochs, batch_size, seed)
     strategy = make_strategy(int(devices if devices is not None else EXECUTION.get("devices") or 1))
     keras.utils.set_random_seed(seed_value)
     arrays, targets = load_data(data, seed_value)
@@ -757,14 +692,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=f"Train {NETWORK} with Keras on TensorFlow (generated by Neural).")
-    parser.add_argument(
-        "--data",
-        default=TRAIN.get("data") or "synthetic",
-        help="digits, synthetic[:N], a .npz file, or data.npy (+ data_labels.npy)",
-    )
-    parser.add_argument("--epochs", type=int, default=None, help="override the train block")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the train block")
-    parser.add_argument("--seed", type=int, default=None, help="override the train block")
+    add_data_arguments(parser)
     parser.add_argument("--out", default="checkpoints", help="directory for model.safetensors (canonical weights)")
     parser.add_argument(
         "--devices",

@@ -59,7 +59,7 @@ class TensorFlowBackend:
         self.loss_fn = m.make_loss(m.LOSS)
         schedule = m.SCHEDULE
         self.plateau = (
-            m.ReduceOnPlateau(schedule) if schedule is not None and schedule["name"] == "ReduceOnPlateau" else None
+            m.make_plateau(schedule) if schedule is not None and schedule["name"] == "ReduceOnPlateau" else None
         )
         learning_rate = m.make_learning_rate(schedule, m.OPTIMIZER)
         self.optimizer = m.make_optimizer(m.OPTIMIZER, learning_rate, clip_norm=clip_norm, clip_value=clip_value)
@@ -161,9 +161,9 @@ class TensorFlowBackend:
             best = p.best if math.isfinite(p.best) else None
             return {
                 "name": "ReduceOnPlateau",
-                "lr": p.current,
+                "lr": p.lr,
                 "best": best,
-                "num_bad_epochs": p.num_bad_epochs,
+                "num_bad_epochs": p.bad_epochs,
                 "last_epoch": p.last_epoch,
             }
         return {"name": schedule["name"] if schedule is not None else "constant"}
@@ -186,12 +186,12 @@ class TensorFlowBackend:
         schedule = scalars.get("schedule") or {}
         if self.plateau is not None and schedule.get("name") == "ReduceOnPlateau":
             p = self.plateau
-            p.current = float(schedule["lr"])
+            p.lr = float(schedule["lr"])
             p.best = (
                 float(schedule["best"]) if schedule.get("best") is not None else (math.inf if p.minimize else -math.inf)
             )
-            p.num_bad_epochs, p.last_epoch = int(schedule["num_bad_epochs"]), int(schedule["last_epoch"])
-            self.optimizer.learning_rate = p.current
+            p.bad_epochs, p.last_epoch = int(schedule["num_bad_epochs"]), int(schedule["last_epoch"])
+            self.optimizer.learning_rate = p.lr
         self.last_lr = float(scalars.get("lr", self.last_lr))
 
     def _seed_variables(self) -> list[Any]:

@@ -1,7 +1,7 @@
 """Every layer kind the PyTorch backend generates, exported to ONNX one small network at a time.
 
-Cases come from the PyTorch emitter tests (see onnx_catalog.py): two per kind by default, all of
-them (about 430) with NEURAL_ONNX_ALL_CASES=1. A case either exports (checker with full shape
+Cases come from the shared catalog (tests/catalog, see onnx_catalog.py): two per kind by default,
+all of them (about 830) with NEURAL_ONNX_ALL_CASES=1. A case either exports (checker with full shape
 inference, names, dynamic batch, onnxruntime within 1e-5 of PyTorch at batch 1 and 5) or is one
 the ONNX rules refuse, which must be an error positioned at that layer.
 """

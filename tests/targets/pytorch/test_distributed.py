@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,13 @@ network Tiny {
 
 def code() -> str:
     return generate(analyse(loads(SOURCE).network()))
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (tests may run in parallel workers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _worker(rank: int, world: int, port: int, text: str, results: dict[str, object]) -> None:
@@ -74,7 +82,7 @@ def _worker(rank: int, world: int, port: int, text: str, results: dict[str, obje
 def test_ddp_two_processes_keep_weights_equal_and_average_gradients() -> None:
     manager = mp.Manager()
     results = manager.dict()
-    port = 29500 + os.getpid() % 1000
+    port = free_port()
     mp.spawn(_worker, args=(2, port, code(), results), nprocs=2, join=True)
     values = dict(results)
     assert values["params-0"] == 0.0 and values["params-1"] == 0.0
@@ -89,9 +97,26 @@ def test_generated_script_under_torchrun(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port", str(29600 + os.getpid() % 300),
-         str(script), "--data", "synthetic:64", "--epochs", "2", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, check=False, env=env,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node=2",
+            "--master-port",
+            str(free_port()),
+            str(script),
+            "--data",
+            "synthetic:64",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
@@ -104,10 +129,15 @@ def test_generated_script_runs_alone(tmp_path: Path) -> None:
     script.write_text(format_code(code()))
     result = subprocess.run(
         [sys.executable, str(script), "--data", "synthetic:64", "--epochs", "1", "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("epoch 1/1") == 1
-    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120, check=False).stdout
+    help_text = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
     for option in ("--data", "--epochs", "--batch-size", "--amp", "--compile", "--device"):
         assert option in help_text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from catalog import CASES, Case
 from tf_helpers import check_generated, snippet_network
 
 from neural.api import analyse, load, loads
@@ -96,26 +97,8 @@ network layers {
     assert model.name == "layers" and {layer.name for layer in model.layers} >= {"x", "ops", "tf", "np"}
 
 
-MIXED = """
-network Mixed {
-  input { image: (8, 8, 3) tokens: (5,) }
-  layers:
-    c = Conv2D(4, 3, activation="prelu", padding=1)(image)
-    b = BatchNormalization()(c)
-    s = SeparableConv2D(4, 3, strides=2)(b)
-    f = Flatten()(s)
-    e = Embedding(30, 6)(tokens)
-    l = Bidirectional(GRU(4))(e)
-    Concatenate()(f, l)
-    Dense(3)
-  loss: "mse"
-  optimizer: Adam
-}
-"""
-
-
 def test_weight_map_is_the_canonical_one_both_ways() -> None:
-    shaped = analyse(loads(MIXED).network())
+    shaped = next(c for c in CASES if c.name == "image and tokens").network()
     module = import_network(shaped)
     reference = Model(shaped, seed=3).state_dict()
     assert set(module.WEIGHTS) == set(reference)
@@ -128,85 +111,15 @@ def test_weight_map_is_the_canonical_one_both_ways() -> None:
         module.load_canonical(model, {k: v for k, v in reference.items() if k != "dense_1.bias"})
 
 
-SPATIAL = """
-network AllSpatial {
-  input { a: (12, 3) b: (12, 12, 3) c: (6, 6, 6, 2) }
-  layout: channels_last
-  layers:
-    a1 = Conv1D(4, 3, padding="causal", activation="leaky_relu")(a)
-    a2 = SeparableConv1D(4, 3, strides=2, padding="same")(a1)
-    a3 = DepthwiseConv1D(3, padding=(1, 2))(a2)
-    a4 = Conv1DTranspose(4, 3, strides=2, padding="same")(a3)
-    a5 = MaxPooling1D(3, strides=2, padding="same")(a4)
-    a6 = AveragePooling1D(2, padding=(0, 1), ceil_mode=true)(a5)
-    a7 = UpSampling1D(2, interpolation="linear")(a6)
-    a8 = ZeroPadding1D((1, 2))(a7)
-    a9 = Cropping1D((2, 1))(a8)
-    a10 = AdaptiveMaxPooling1D(3)(a9)
-    ga = GlobalMaxPooling1D()(a10)
-    b1 = Conv2D(4, 3, strides=2, padding="same", dilation_rate=2, activation="softmax")(b)
-    b2 = SeparableConv2D(4, 3, padding="same", activation="prelu")(b1)
-    b3 = DepthwiseConv2D(3, padding=1)(b2)
-    b4 = Conv2DTranspose(4, 3, strides=2, padding="same", groups=2)(b3)
-    b5 = MaxPooling2D(2, padding=((0, 1), (1, 0)))(b4)
-    b6 = AveragePooling2D(3, strides=2, padding="same")(b5)
-    b7 = UpSampling2D(2, interpolation="bilinear")(b6)
-    b9 = Cropping2D(((1, 0), (0, 1)))(b7)
-    b11 = AdaptiveAveragePooling2D(2)(b9)
-    gb = GlobalMaxPooling2D()(b11)
-    c1 = Conv3D(4, 3, padding="same")(c)
-    c2 = Conv3DTranspose(4, 2, strides=2)(c1)
-    c3 = InstanceNormalization(affine=true)(c2)
-    c4 = AveragePooling3D(2, padding="same", count_include_pad=true)(c3)
-    c5 = UpSampling3D(2, interpolation="trilinear")(c4)
-    c6 = ZeroPadding3D(1)(c5)
-    c7 = Cropping3D(1)(c6)
-    c8 = SqueezeExcitation(2)(c7)
-    gc = GlobalAveragePooling3D()(c8)
-    Concatenate()(ga, gb, gc)
-    Dense(3)
-  loss: "mse"
-  optimizer: SGD(learning_rate=0.1)
-}
-"""
-
-SEQUENCES = """
-network AllSequences {
-  input { q: (6, 8) m: (5, 8) mask: (5,) tokens: (6,) }
-  layers:
-    t = Embedding(20, 8, padding_idx=0)(tokens)
-    p = PositionalEncoding(max_len=10)(q)
-    r = Add()(p, t)
-    e = TransformerEncoder(2, 16, 0.0, norm_first=true)(r)
-    d = TransformerDecoder(2, 16, 0.0, memory_key_padding_mask=true)(e, m, mask)
-    h = MultiHeadAttention(2, key_padding_mask=true)(d, m, mask)
-    a = Attention(true, "concat")(h, m)
-    f = FeedForward(16, "gelu")(a)
-    n = LayerNormalization()(f)
-    s = Bidirectional(LSTM(4, return_sequences=true))(n)
-    g = GRU(4, return_sequences=true)(s)
-    w = TimeDistributed(Dense(3, "leaky_relu"))(g)
-    SimpleRNN(4)(w)
-    Dense(2, "softmax")
-  loss: "categorical_crossentropy"
-  optimizer: RMSprop(learning_rate=0.01, momentum=0.5, centered=true)
-}
-"""
+# the catalog's networks of many kinds (every spatial kind, every sequence kind, ...) have several inputs
+MANY_KINDS = [c for c in CASES if c.family == "networks" and len(c.shapes) > 1]
 
 
-@pytest.mark.parametrize("source", [SPATIAL, SEQUENCES, MIXED], ids=["spatial", "sequences", "mixed"])
-def test_many_kinds_in_one_network_match_and_pass_ruff(source: str, tmp_path: Path) -> None:
-    shaped = analyse(loads(source).network())
-    check_generated(shaped)
+@pytest.mark.parametrize("case", MANY_KINDS, ids=[c.id for c in MANY_KINDS])
+def test_many_kinds_in_one_network_pass_ruff(case: Case, tmp_path: Path) -> None:
     path = tmp_path / "model.py"
-    path.write_text(format_code(generate(shaped)))
+    path.write_text(format_code(generate(case.network())))
     lint(path)
-
-
-def test_channels_first_module_imports_and_runs() -> None:
-    source = SPATIAL.replace("layout: channels_last", "layout: channels_first").replace("(12, 3)", "(3, 12)")
-    source = source.replace("(12, 12, 3)", "(3, 12, 12)").replace("(6, 6, 6, 2)", "(2, 6, 6, 6)")
-    check_generated(analyse(loads(source).network()))
 
 
 def test_unsafe_file_name_never_reaches_the_header() -> None:
@@ -223,16 +136,3 @@ def test_compare_command_runs_the_tensorflow_backend() -> None:
     result = CliRunner().invoke(cli, ["compare", str(EXAMPLES / "lenet5.neural"), "--backends", "numpy,tensorflow"])
     assert result.exit_code == 0, result.output
     assert "tensorflow" in result.output and "ok" in result.output.lower()
-
-
-def test_a_layer_that_feeds_no_output() -> None:
-    """Keras' functional models hold only what the outputs need: a dead layer without weights is left out
-    (noted in a comment); one with weights would change the parameter count, so it is a positioned error."""
-    source = (
-        "network N {\n  input: (4,)\n  layers:\n    a = Dense(3)\n    ReLU()(a)\n    b = Dense(2)(a)\n  outputs: b\n}\n"
-    )
-    code = generate(analyse(loads(source).network()))
-    assert "# relu_1 (ReLU) feeds no output: left out" in code
-    with pytest.raises(BackendError, match="feeds no output") as info:
-        generate(analyse(loads(source.replace("ReLU()(a)", "Dense(5)(a)")).network()))
-    assert info.value.span is not None and info.value.span.line == 5

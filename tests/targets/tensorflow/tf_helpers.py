@@ -1,6 +1,6 @@
-"""Checks every TensorFlow emitter test uses: the generated Keras model builds, has exactly the DSL's
-trainable parameter count, state and output shapes, and computes what the NumPy runtime computes (forward
-and one training step) for the same canonical weights."""
+"""Helpers of the TensorFlow target tests: snippet networks, parameter counts, and a check that a generated
+Keras model builds with exactly the DSL's trainable parameter count, state and output shapes, and computes
+what the NumPy runtime computes (forward and one training step) for the same canonical weights."""
 
 from __future__ import annotations
 
@@ -32,13 +32,6 @@ def snippet_network(
     return analyse(loads(text).network())
 
 
-def channels_first(shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-    """The same feature map channels first (a leading None, the DSL's batch axis, stays in front)."""
-    if shape[0] is None:
-        return (None, *channels_first(shape[1:]))
-    return (shape[-1], *shape[:-1])
-
-
 def parameter_count(variables: Any) -> int:
     return sum(int(np.prod(v.shape)) for v in variables)
 
@@ -55,9 +48,3 @@ def check_generated(shaped: ShapedNetwork, tolerance: float = TOLERANCE) -> Any:
     for result in compare(shaped, ["tensorflow"], tolerance=tolerance):
         assert result.ok, f"{result.backend}: outputs differ by {result.forward:.3g}, after one step by {result.step}"
     return module
-
-
-def check_layer(
-    layers: str, *shapes: Shape, layout: str = "channels_last", loss: str | None = '"mse"', tolerance: float = TOLERANCE
-) -> Any:
-    return check_generated(snippet_network(layers, *shapes, layout=layout, loss=loss), tolerance)

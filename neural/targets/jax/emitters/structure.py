@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from neural.errors import BackendError
 from neural.ir import Node
 from neural.layers.nested import NestedLayer
 from neural.layers.structure import squeeze_size
@@ -23,19 +22,15 @@ from neural.targets.jax.emit import (
     WeightSlot,
     call,
     emitter,
-    get_emitter,
     linear_slots,
-    support_status,
+    require_emitter,
 )
 from neural.targets.jax.emitters.common import activation_callable
 
 
 def _inner_code(e: EmitContext, inner: NestedLayer, layer: NodeShape) -> tuple[LayerCode, Layout]:
     """The inner layer's code and the layout its (N * T, *step) input must be in."""
-    emit = get_emitter(inner.kind)
-    if emit is None:
-        _, reason = support_status(inner.kind)
-        raise BackendError(f"the JAX backend cannot generate {inner.kind} inside TimeDistributed: {reason}")
+    emit = require_emitter(inner.kind, where=" inside TimeDistributed")
     step_rank = len(layer.input_shapes[0])
     probe = emit(EmitContext(layer, e.ctx, ("lang",)))
     layout: Layout = "flax" if probe.needs == "flax" and step_rank >= 2 and not e.ctx.channels_last else "lang"

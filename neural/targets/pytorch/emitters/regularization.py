@@ -13,7 +13,11 @@ def dropout(e: EmitContext) -> LayerCode:
 @emitter("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
 def spatial_dropout(e: EmitContext) -> LayerCode:
     # nn.Dropout1d/2d/3d zero whole channels of (N, C, ...) tensors
-    module = {"SpatialDropout1D": "nn.Dropout1d", "SpatialDropout2D": "nn.Dropout2d", "SpatialDropout3D": "nn.Dropout3d"}[e.node.kind]
+    module = {
+        "SpatialDropout1D": "nn.Dropout1d",
+        "SpatialDropout2D": "nn.Dropout2d",
+        "SpatialDropout3D": "nn.Dropout3d",
+    }[e.node.kind]
     return LayerCode(module=call(module, e.config.rate), forward=lambda inputs, m: f"{m}({inputs[0]})", needs="torch")
 
 

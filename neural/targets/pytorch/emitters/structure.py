@@ -10,21 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from neural.errors import BackendError
 from neural.ir import Node
 from neural.layers.nested import NestedLayer
 from neural.layers.structure import squeeze_size
 from neural.shapes.engine import NodeShape
-from neural.targets.pytorch.emit import EmitContext, LayerCode, Layout, call, emitter, get_emitter, support_status
+from neural.targets.pytorch.emit import EmitContext, LayerCode, Layout, call, emitter, require_emitter
 from neural.targets.pytorch.emitters.attention import activation_module
 
 
 def _inner_code(e: EmitContext, inner: NestedLayer, layer: NodeShape) -> tuple[LayerCode, Layout]:
     """The inner layer's code and the layout its (N * T, *step) input must be in."""
-    emit = get_emitter(inner.kind)
-    if emit is None:
-        _, reason = support_status(inner.kind)
-        raise BackendError(f"the PyTorch backend cannot generate {inner.kind} inside TimeDistributed: {reason}")
+    emit = require_emitter(inner.kind, where=" inside TimeDistributed")
     step_rank = len(layer.input_shapes[0])
     probe = emit(EmitContext(layer, e.ctx, ("lang",)))
     layout: Layout = "torch" if probe.needs == "torch" and step_rank >= 2 and e.ctx.channels_last else "lang"

@@ -25,8 +25,7 @@ from neural.targets.tensorflow.emit import (
     Piece,
     call,
     emitter,
-    get_emitter,
-    support_status,
+    require_emitter,
     transpose,
 )
 
@@ -38,10 +37,7 @@ def time_distributed(e: EmitContext) -> LayerCode:
     layer = NodeShape(
         node=node, input_shapes=(e.in_shape[1:],), output_shapes=(e.out_shape[1:],), weights=e.layer.weights, macs=None
     )
-    emit = get_emitter(inner.kind)
-    if emit is None:
-        _, reason = support_status(inner.kind)
-        raise BackendError(f"the TensorFlow backend cannot generate {inner.kind} inside TimeDistributed: {reason}")
+    emit = require_emitter(inner.kind, where=" inside TimeDistributed")
     step_rank = len(layer.input_shapes[0])
     code = emit(EmitContext(layer, e.ctx, ("lang",)))
     moved = code.needs == "keras" and step_rank >= 2 and not e.ctx.channels_last

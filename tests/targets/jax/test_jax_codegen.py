@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from catalog import CASES
 from flax import nnx
 from jax_helpers import check_generated, snippet_network
 
@@ -57,6 +58,22 @@ def test_compile_command_writes_a_lint_clean_formatted_module(tmp_path: Path) ->
     assert "nnx.Conv(3, 64, (7, 7), strides=(2, 2), padding=((3, 3), (3, 3)), use_bias=False, rngs=rngs)" in text
     assert "# (None, 112, 112, 64)" in text  # one shape comment per layer
     assert "@nnx.jit" in text and "optax.sgd" in text
+
+
+NETWORKS = [case for case in CASES if case.family == "networks"]
+
+
+def test_generated_modules_of_the_catalog_networks_pass_ruff(tmp_path: Path) -> None:
+    """The catalog's networks (every spatial, sequence, attention and recurrent kind among them), linted at once."""
+    names = {}
+    for i, case in enumerate(NETWORKS):
+        (tmp_path / f"model_{i}.py").write_text(format_code(generate(case.network())))
+        names[f"model_{i}.py"] = case.id
+    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, str(tmp_path)], capture_output=True, text=True, check=False
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr + f"\n(files: {names})"
 
 
 def test_every_layer_kind_has_an_emitter() -> None:
