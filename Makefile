@@ -36,10 +36,11 @@ lint: $(VENV)/.all
 typecheck: $(VENV)/.all
 	$(BIN)/mypy
 
-# Parallel workers (pytest-xdist); the cases of one conformance group stay on one worker.
+# Parallel workers (pytest-xdist); the cases of one conformance group stay on one worker. One BLAS/OpenMP
+# thread per worker: the tests' tensors are small, and two workers with two threads each oversubscribe 2 cores.
 PYTEST_WORKERS ?= auto
 pytest: $(VENV)/.all
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadgroup --durations=15
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadgroup --durations=15
 
 docs: $(VENV)/.core
 	$(BIN)/python -m neural.docs
