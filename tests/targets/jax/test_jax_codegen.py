@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from catalog import CASES
+from catalog.lint import assert_ruff_clean
 from flax import nnx
 from jax_helpers import check_generated, snippet_network
 
@@ -45,11 +46,7 @@ def test_compile_command_writes_a_lint_clean_formatted_module(tmp_path: Path) ->
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
-        lint = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(out)], capture_output=True, text=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert_ruff_clean(out)
     text = out.read_text()
     assert (
         "class ResNet18(nnx.Module):" in text and "def build_model(rngs: nnx.Rngs | None = None) -> ResNet18:" in text
@@ -69,11 +66,7 @@ def test_generated_modules_of_the_catalog_networks_pass_ruff(tmp_path: Path) -> 
     for i, case in enumerate(NETWORKS):
         (tmp_path / f"model_{i}.py").write_text(format_code(generate(case.network())))
         names[f"model_{i}.py"] = case.id
-    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
-        lint = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(tmp_path)], capture_output=True, text=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout + lint.stderr + f"\n(files: {names})"
+    assert_ruff_clean(tmp_path, f"\n(files: {names})")
 
 
 def test_every_layer_kind_has_an_emitter() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from catalog import CASES
+from catalog.lint import assert_ruff_clean
 
 from neural.api import analyse, loads
 from neural.errors import BackendError
@@ -53,11 +54,7 @@ def test_compile_command_writes_a_lint_clean_formatted_module(tmp_path: Path) ->
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
-        lint = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(out)], capture_output=True, text=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert_ruff_clean(out)
     text = out.read_text()
     assert "class LeNet5(nn.Module):" in text and "def build_model() -> LeNet5:" in text
     assert "self.conv2d_1 = nn.Conv2d(" in text
@@ -71,11 +68,7 @@ NETWORKS = [c for c in CASES if c.family == "networks"]
 def test_generated_modules_of_the_catalog_networks_pass_ruff(tmp_path: Path) -> None:
     for i, found in enumerate(NETWORKS):
         (tmp_path / f"model_{i}.py").write_text(format_code(generate(found.network())), encoding="utf-8")
-    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
-        lint = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(tmp_path)], capture_output=True, text=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert_ruff_clean(tmp_path)
 
 
 def test_layer_placement_is_honoured_and_falls_back_to_cpu() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from catalog import CASES, Case
+from catalog.lint import assert_ruff_clean
 from tf_helpers import check_generated, snippet_network
 
 from neural.api import analyse, load, loads
@@ -21,14 +22,6 @@ from neural.targets.tensorflow.codegen import format_code, generate
 from neural.targets.tensorflow.load import import_code, import_network
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-
-
-def lint(path: Path) -> None:
-    for args in (["check", "--isolated"], ["format", "--isolated", "--line-length", "120", "--check"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(path)], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compile_command_writes_a_lint_clean_sequential_module(tmp_path: Path) -> None:
@@ -46,7 +39,7 @@ def test_compile_command_writes_a_lint_clean_sequential_module(tmp_path: Path) -
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    lint(out)
+    assert_ruff_clean(out)
     text = out.read_text()
     assert "def build_model() -> keras.Sequential:" in text and 'keras.Input(shape=(32, 32, 1), name="input")' in text
     assert 'layers.Conv2D(6, 5, activation="relu", name="conv2d_1"),  # (None, 28, 28, 6)' in text
@@ -119,7 +112,7 @@ MANY_KINDS = [c for c in CASES if c.family == "networks" and len(c.shapes) > 1]
 def test_many_kinds_in_one_network_pass_ruff(case: Case, tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(format_code(generate(case.network())))
-    lint(path)
+    assert_ruff_clean(path)
 
 
 def test_unsafe_file_name_never_reaches_the_header() -> None:
