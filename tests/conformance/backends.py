@@ -5,15 +5,11 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from catalog.frameworks import REQUIRES
+
 from neural.compare import ADAPTERS
 
 CANDIDATES = ("pytorch", "tensorflow", "jax", "onnx")
-REQUIRES = {
-    "pytorch": ("torch",),
-    "tensorflow": ("tensorflow", "keras"),
-    "jax": ("jax", "flax", "optax"),
-    "onnx": ("torch", "onnx", "onnxruntime"),
-}
 
 
 @cache

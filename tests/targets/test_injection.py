@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from catalog.frameworks import MARKS, need_framework
 from catalog.injection import (
     ATTEMPTS,
     BREAKOUTS,
@@ -36,8 +37,6 @@ from neural.api import analyse, loads
 from neural.errors import NeuralError
 
 BACKENDS = ("pytorch", "tensorflow", "jax")
-REQUIRES = {"pytorch": ("torch",), "tensorflow": ("tensorflow", "keras"), "jax": ("jax", "flax.nnx", "optax")}
-MARKS = {"pytorch": pytest.mark.torch, "tensorflow": pytest.mark.tensorflow, "jax": pytest.mark.jax}
 
 
 def backend_params() -> list:
@@ -46,12 +45,7 @@ def backend_params() -> list:
 
 def needs(backend: str) -> None:
     """Skip, with the reason, unless the framework of `backend` can be imported here."""
-    for module in REQUIRES[backend]:
-        pytest.importorskip(
-            module,
-            minversion="3.0" if module == "keras" else None,
-            reason=f"the {backend} target needs {module} (installed by `make test`)",
-        )
+    need_framework(backend)
 
 
 def generate(backend: str) -> Callable[..., str]:

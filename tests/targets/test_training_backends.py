@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 from catalog.base import case
+from catalog.frameworks import MARKS, need_framework
 
 from neural.api import analyse, load, loads
 from neural.compare import random_targets, step_error
@@ -40,30 +41,21 @@ from neural.training.loop import TrainingInterrupted
 from neural.training.losses import build_loss
 from neural.training.session import TrainResult, choose_backend, evaluate_run, train
 
-# backend name: the modules its framework needs, where its training backend lives, its marker
-FRAMEWORKS = {
-    "pytorch": (("torch",), "neural.targets.pytorch.training:TorchBackend", pytest.mark.torch),
-    "tensorflow": (
-        ("tensorflow", "keras"),
-        "neural.targets.tensorflow.training:TensorFlowBackend",
-        pytest.mark.tensorflow,
-    ),
-    "jax": (("jax", "flax.nnx", "optax"), "neural.targets.jax.training:JaxBackend", pytest.mark.jax),
+# backend name: where its training backend lives
+TRAINING_BACKENDS = {
+    "pytorch": "neural.targets.pytorch.training:TorchBackend",
+    "tensorflow": "neural.targets.tensorflow.training:TensorFlowBackend",
+    "jax": "neural.targets.jax.training:JaxBackend",
 }
 
 
 def backend_class(name: str) -> Any:
     """The training backend class of `name`; skips the test, with the reason, when its framework is missing."""
-    modules, location, _ = FRAMEWORKS[name]
     if name == "tensorflow":
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for module in modules:
-        pytest.importorskip(
-            module,
-            minversion="3.0" if module == "keras" else None,
-            reason=f"the {name} backend needs {module} (installed by `make test`)",
-        )
+    need_framework(name)
+    location = TRAINING_BACKENDS[name]
     path, _, attribute = location.partition(":")
     return getattr(importlib.import_module(path), attribute)
 
@@ -72,8 +64,8 @@ def backend_class(name: str) -> Any:
     scope="module",
     # pytest-xdist keeps one backend's tests in one worker: its framework imported once, its reference run trained once
     params=[
-        pytest.param(name, marks=[mark, pytest.mark.xdist_group(f"training-{name}")])
-        for name, (_, _, mark) in FRAMEWORKS.items()
+        pytest.param(name, marks=[MARKS[name], pytest.mark.xdist_group(f"training-{name}")])
+        for name in TRAINING_BACKENDS
     ],
 )
 def Backend(request: pytest.FixtureRequest) -> Any:
