@@ -36,14 +36,19 @@ def _ensure_loaded() -> None:
 
 def get_spec(kind: str) -> LayerSpec:
     """The spec of a canonical kind (KeyError if unknown)."""
-    _ensure_loaded()
-    return _SPECS[kind]
+    spec = _SPECS.get(kind)
+    if spec is None:  # the resolver asks for every layer: the common case is one dictionary lookup
+        _ensure_loaded()
+        spec = _SPECS[kind]
+    return spec
 
 
 def lookup(name: str) -> LayerSpec | None:
     """The spec for a name as written (canonical, alias, or any capitalization), or None."""
-    _ensure_loaded()
-    kind = _NAMES.get(name) or _LOWER.get(name.lower())
+    kind = _NAMES.get(name)
+    if kind is None:
+        _ensure_loaded()
+        kind = _NAMES.get(name) or _LOWER.get(name.lower())
     return _SPECS[kind] if kind else None
 
 

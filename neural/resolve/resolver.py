@@ -48,7 +48,7 @@ from neural.errors import (
 from neural.ir import Component, HpoSpace, InputSpec, Network, Node, Program, Research, TensorRef
 from neural.layers.activations import ACTIVATION
 from neural.layers.base import LayerSpec, Shape
-from neural.layers.registry import all_names, lookup
+from neural.layers.registry import all_names, get_spec, lookup
 from neural.resolve.evaluate import Evaluator, HpoState, site_key
 from neural.resolve.loader import Loaded
 from neural.source import SourceFile, Span
@@ -365,7 +365,7 @@ class NetworkBuilder:
         return tuple(dims)
 
     def _input_dtypes(self) -> list[InputSpec]:
-        integer_readers = {ref.node for n in self.nodes if lookup(n.kind).integer_input for ref in n.inputs}  # type: ignore[union-attr]
+        integer_readers = {ref.node for n in self.nodes if get_spec(n.kind).integer_input for ref in n.inputs}
         return [InputSpec(i.name, i.shape, i.span, "int64") if i.name in integer_readers else i for i in self.inputs]
 
     def _outputs(
@@ -901,7 +901,7 @@ class NetworkBuilder:
                 )
 
     def _check_terminal_outputs(self, outputs: Flow) -> None:
-        terminal = {n.name for n in self.nodes if lookup(n.kind).terminal}  # type: ignore[union-attr]
+        terminal = {n.name for n in self.nodes if get_spec(n.kind).terminal}
         for node in self.nodes:
             for ref in node.inputs:
                 if ref.node in terminal:
