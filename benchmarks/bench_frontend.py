@@ -45,6 +45,7 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     from neural.resolve.resolver import resolve
     from neural.shapes.engine import infer
     from neural.source import decode_source
+    from neural.syntax import reference
     from neural.syntax.parser import parse_source
 
     src = decode_source("deep.neural", source.encode())
@@ -52,6 +53,7 @@ def stage_times(source: str, runs: int) -> dict[str, float]:
     program = resolve(loaded)
     return {
         "parse": median_seconds(lambda: parse_source(src), runs),
+        "parse_lark": median_seconds(lambda: reference.parse_source(src), runs),
         "resolve": median_seconds(lambda: resolve(loaded), runs),
         "shapes": median_seconds(lambda: infer(program.network()), runs),
         "total": median_seconds(lambda: infer(resolve(load_text(source, "deep.neural")).network()), runs),
@@ -81,6 +83,7 @@ def main() -> None:
     stages = stage_times(thousand_layer_source(), runs)
     rows = [
         ("1,000 layers: parse", stages["parse"], None),
+        ("1,000 layers: parse with Lark (reference)", stages["parse_lark"], None),
         ("1,000 layers: resolve", stages["resolve"], None),
         ("1,000 layers: shape-check", stages["shapes"], None),
         ("1,000 layers: parse+resolve+check", stages["total"], 0.050),
@@ -89,10 +92,10 @@ def main() -> None:
         ("neural compile 1,000 layers, process", compile_seconds(thousand_layer_source(), max(3, runs // 3)), None),
     ]
     print(f"median of {runs} runs after one warm-up (seconds)")
-    print(f"{'measurement':<38}{'median':>10}{'target':>10}{'ratio':>8}")
+    print(f"{'measurement':<44}{'median':>10}{'target':>10}{'ratio':>8}")
     for name, value, target in rows:
         tail = f"{target:>10.3f}{value / target:>8.2f}" if target else ""
-        print(f"{name:<38}{value:>10.4f}{tail}")
+        print(f"{name:<44}{value:>10.4f}{tail}")
 
 
 if __name__ == "__main__":
