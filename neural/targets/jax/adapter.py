@@ -15,19 +15,25 @@ from neural.shapes.engine import ShapedNetwork
 from neural.targets.jax.load import import_network
 
 
-def without_initializers(build: Any) -> nnx.Module:
-    """The model `build()` makes, with zeros (and fresh random keys) where its initializers would have run.
+def abstract_model(build: Any) -> tuple[Any, Any]:
+    """The graph definition and the shapes of the state of the model `build()` makes, without running it."""
+    return nnx.split(nnx.eval_shape(build))
+
+
+def without_initializers(abstract: tuple[Any, Any]) -> nnx.Module:
+    """A model from `abstract_model(build)`, with zeros (and fresh random keys) where its initializers would run.
 
     Weights loaded next replace them; skipping the initializers skips compiling one XLA program per
     weight shape (flax's truncated-normal initializers), which dominates building a small model on a CPU.
     """
-    graphdef, state = nnx.split(nnx.eval_shape(build))
+    graphdef, state = abstract
     keys = itertools.count()
 
     def materialize(leaf: jax.ShapeDtypeStruct) -> jax.Array:
         if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             return jax.random.key(next(keys))
-        return jnp.asarray(np.zeros(leaf.shape, leaf.dtype))
+        # device_put copies the host zeros; jnp.zeros would compile and run one XLA program per shape.
+        return jax.device_put(np.zeros(leaf.shape, leaf.dtype))
 
     model: nnx.Module = nnx.merge(graphdef, jax.tree.map(materialize, state))
     return model
@@ -43,9 +49,12 @@ class Adapter:
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
         self.module: Any = import_network(shaped)
+        self._abstract: tuple[Any, Any] | None = None
 
     def model(self, weights: Mapping[str, np.ndarray]) -> nnx.Module:
-        model = without_initializers(self.module.build_model)
+        if self._abstract is None:  # tracing build_model costs as much as a small forward pass; do it once
+            self._abstract = abstract_model(self.module.build_model)
+        model = without_initializers(self._abstract)
         self.module.load_canonical(model, weights)
         return model
 
