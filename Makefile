@@ -38,9 +38,11 @@ typecheck: $(VENV)/.all
 
 # Parallel workers (pytest-xdist); the cases of one conformance group stay on one worker. One BLAS/OpenMP
 # thread per worker: the tests' tensors are small, and two workers with two threads each oversubscribe 2 cores.
+# A worker that crashes (a signal in a framework's kernel) ends the run with that test failed: with
+# --dist loadgroup, xdist (3.8) waits forever for the crashed worker's group after restarting it.
 PYTEST_WORKERS ?= auto
 pytest: $(VENV)/.all
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadgroup --durations=15
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4 --dist loadgroup --max-worker-restart=0 --durations=15
 
 docs: $(VENV)/.core
 	$(BIN)/python -m neural.docs

@@ -83,14 +83,18 @@ GLOBAL_AND_ADAPTIVE = [
     ("AdaptiveMaxPooling1D(4)", SHAPES[1]),
     ("AdaptiveMaxPooling1D(2)", SHAPES[1]),
     ("AdaptiveMaxPooling1D(12)", SHAPES[1]),  # more outputs than positions
+    ("AdaptiveMaxPooling1D(1)", SHAPES[1]),  # an axis pooled to 1 (Keras' own layer would crash TensorFlow)
     ("AdaptiveAveragePooling1D(3)", SHAPES[1]),
     ("AdaptiveAveragePooling1D(4)", SHAPES[1]),
     ("AdaptiveMaxPooling2D((3, None))", SHAPES[2]),
     ("AdaptiveMaxPooling2D((2, 3))", SHAPES[2]),
+    ("AdaptiveMaxPooling2D((3, 2))", (1, 8, 2)),  # an axis grown from 1
+    ("AdaptiveMaxPooling2D((1, None))", SHAPES[2]),
     ("AdaptiveAveragePooling2D(4)", SHAPES[2]),
     ("AdaptiveAveragePooling2D((None, 3))", SHAPES[2]),
     ("AdaptiveMaxPooling3D(2)", SHAPES[3]),
     ("AdaptiveMaxPooling3D((2, None, 3))", SHAPES[3]),
+    ("AdaptiveMaxPooling3D((1, 4, 2))", SHAPES[3]),
     ("AdaptiveAveragePooling3D(2)", SHAPES[3]),
     ("AdaptiveAveragePooling3D((1, 4, None))", SHAPES[3]),
 ]

@@ -218,6 +218,30 @@ class PaddedPooling(layers.Layer):
         return total / tf.nn.pool(counted, pooling_type="AVG", **window)
 
 
+class AdaptiveMaxPooling(layers.Layer):
+    """PyTorch's adaptive max pooling (channels last, known spatial sizes): along an axis of n positions
+    pooled to m, window i spans positions floor(i * n / m) to ceil((i + 1) * n / m).
+
+    Keras' AdaptiveMaxPoolingND has the same windows, but its TensorFlow kernel dies with a floating-point
+    exception when a window of ceil(n / m) + 1 positions does not fit the axis (an axis pooled to 1 or grown
+    from 1); generated code uses this layer only then. A box's maximum is taken one axis at a time.
+    """
+
+    def __init__(self, output_size: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.output_size = output_size
+
+    def call(self, inputs: Any) -> Any:
+        x = inputs
+        for axis, m in enumerate(self.output_size, start=1):
+            n = x.shape[axis]
+            if n == m:
+                continue
+            windows = [ops.take(x, np.arange(i * n // m, -(-(i + 1) * n // m)), axis=axis) for i in range(m)]
+            x = ops.concatenate([ops.max(w, axis=axis, keepdims=True) for w in windows], axis=axis)
+        return x
+
+
 class ConvTranspose(layers.Layer):
     """A transposed convolution (channels last) for what Keras' ConvNDTranspose layers cannot do on a CPU:
     groups and dilation. `weight` (in_channels, filters / groups, *kernel) and `bias` (filters,) are

@@ -3,7 +3,8 @@
 Windowed pooling with "valid" or "same" padding is Keras' MaxPoolingND / AveragePoolingND (TensorFlow's
 "same" leaves the padding out of maxima and averages, as the language does). Explicit padding, PyTorch's
 ceil_mode and averages that count the padding use the generated `PaddedPooling`. Global and adaptive
-pooling are Keras' layers, told the data format of whatever arrives (the adaptive windows are PyTorch's).
+pooling are Keras' layers, told the data format of whatever arrives (the adaptive windows are PyTorch's),
+except adaptive max pooling where Keras' kernel would crash (see `AdaptiveMaxPooling` in library.py).
 """
 
 from __future__ import annotations
@@ -78,4 +79,12 @@ def adaptive_pooling(e: EmitContext) -> LayerCode:
                 f"{e.node.kind} needs known spatial sizes in the TensorFlow backend (Keras computes its windows statically)"
             )
         sizes.append(n if m is None else m)
+    if e.node.kind.startswith("AdaptiveMax") and any(_keras_window_overflows(n, m) for n, m in zip(e.spatial(), sizes)):
+        piece = Piece("AdaptiveMaxPooling", (tuple(sizes),))
+        return single(piece, needs="keras", produces="keras", helpers=("AdaptiveMaxPooling",))
     return single(Piece(f"layers.{e.node.kind}", (collapse(sizes),), _data_format(e)))
+
+
+def _keras_window_overflows(n: int | None, m: int) -> bool:
+    """Whether Keras' adaptive pooling of an axis of n positions to m pools a window longer than the axis."""
+    return n is not None and -(-n // m) + 1 > n
