@@ -219,7 +219,7 @@ class PaddedPooling(layers.Layer):
 
 
 class AdaptiveMaxPooling(layers.Layer):
-    """PyTorch's adaptive max pooling (channels last, known spatial sizes): along an axis of n positions
+    """PyTorch's adaptive max pooling (known spatial sizes, either data format): along an axis of n positions
     pooled to m, window i spans positions floor(i * n / m) to ceil((i + 1) * n / m).
 
     Keras' AdaptiveMaxPoolingND has the same windows, but its TensorFlow kernel dies with a floating-point
@@ -227,13 +227,14 @@ class AdaptiveMaxPooling(layers.Layer):
     from 1); generated code uses this layer only then. A box's maximum is taken one axis at a time.
     """
 
-    def __init__(self, output_size: tuple[int, ...], **kwargs: Any) -> None:
+    def __init__(self, output_size: tuple[int, ...], data_format: str = "channels_last", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.output_size = output_size
+        self.output_size, self.data_format = output_size, data_format
 
     def call(self, inputs: Any) -> Any:
         x = inputs
-        for axis, m in enumerate(self.output_size, start=1):
+        first = 1 if self.data_format == "channels_last" else 2
+        for axis, m in enumerate(self.output_size, start=first):
             n = x.shape[axis]
             if n == m:
                 continue

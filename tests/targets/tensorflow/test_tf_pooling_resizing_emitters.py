@@ -34,3 +34,10 @@ def test_adaptive_pooling_of_an_unknown_length_is_a_positioned_error() -> None:
     with pytest.raises(BackendError, match="known spatial sizes") as info:
         generate(snippet_network("AdaptiveAveragePooling1D(3)", (None, None, 3)))
     assert info.value.span is not None
+
+
+def test_adaptive_max_pooling_avoids_keras_kernel_only_where_it_would_crash() -> None:
+    assert "layers.AdaptiveMaxPooling1D(3," in generate(snippet_network("AdaptiveMaxPooling1D(3)", (9, 2)))
+    for layer, shape in [("AdaptiveMaxPooling1D(1)", (9, 2)), ("AdaptiveMaxPooling2D((3, 2))", (1, 8, 2))]:
+        code = generate(snippet_network(layer, shape))
+        assert "layers.AdaptiveMaxPooling" not in code and "AdaptiveMaxPooling((" in code

@@ -80,8 +80,8 @@ def adaptive_pooling(e: EmitContext) -> LayerCode:
             )
         sizes.append(n if m is None else m)
     if e.node.kind.startswith("AdaptiveMax") and any(_keras_window_overflows(n, m) for n, m in zip(e.spatial(), sizes)):
-        piece = Piece("AdaptiveMaxPooling", (tuple(sizes),))
-        return single(piece, needs="keras", produces="keras", helpers=("AdaptiveMaxPooling",))
+        piece = Piece("AdaptiveMaxPooling", (tuple(sizes),), _data_format(e))
+        return single(piece, helpers=("AdaptiveMaxPooling",))
     return single(Piece(f"layers.{e.node.kind}", (collapse(sizes),), _data_format(e)))
 
 
