@@ -6,9 +6,9 @@ JAX settings for the whole run (read when JAX starts, so set before any test imp
 tests start inherit them): compiling dominates JAX's time on a CPU, and most of a compile is LLVM optimizing
 the generated kernels, so XLA is asked for unoptimized machine code (the same arithmetic: XLA's CPU backend
 keeps IEEE float semantics at every optimization level) and for its classic loop emitters instead of the
-newer fusion emitters, which compile the tests' many small fused kernels about twice as slowly; random draws (dropout masks) compile about 3 times
-faster with the classic threefry lowering than with the partitionable one, and no test depends on which
-stream the masks come from.
+newer fusion emitters, which compile the tests' many small fused kernels 1.4-1.7x more slowly; random
+draws (dropout masks) compile about 3 times faster with the classic threefry lowering than with the
+partitionable one, and no test depends on which stream the masks come from.
 """
 
 from __future__ import annotations
