@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from typing import Any
@@ -49,12 +50,14 @@ class Adapter:
     def __init__(self, shaped: ShapedNetwork) -> None:
         self.shaped = shaped
         self.module: Any = import_network(shaped)
-        self._abstract: tuple[Any, Any] | None = None
+
+    @functools.cached_property
+    def abstract(self) -> tuple[Any, Any]:
+        """`abstract_model` of the network, traced once: tracing costs as much as a small forward pass."""
+        return abstract_model(self.module.build_model)
 
     def model(self, weights: Mapping[str, np.ndarray]) -> nnx.Module:
-        if self._abstract is None:  # tracing build_model costs as much as a small forward pass; do it once
-            self._abstract = abstract_model(self.module.build_model)
-        model = without_initializers(self._abstract)
+        model = without_initializers(self.abstract)
         self.module.load_canonical(model, weights)
         return model
 

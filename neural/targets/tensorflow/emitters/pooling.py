@@ -72,19 +72,20 @@ def global_pooling(e: EmitContext) -> LayerCode:
 
 @emitter(*(f"Adaptive{kind}Pooling{r}D" for kind in ("Max", "Average") for r in (1, 2, 3)))
 def adaptive_pooling(e: EmitContext) -> LayerCode:
-    sizes = []
+    sizes, overflows = [], False
     for n, m in zip(e.spatial(), e.config.output_size):
         if n is None:
             raise BackendError(
                 f"{e.node.kind} needs known spatial sizes in the TensorFlow backend (Keras computes its windows statically)"
             )
         sizes.append(n if m is None else m)
-    if e.node.kind.startswith("AdaptiveMax") and any(_keras_window_overflows(n, m) for n, m in zip(e.spatial(), sizes)):
+        overflows = overflows or _keras_window_overflows(n, sizes[-1])
+    if overflows and e.node.kind.startswith("AdaptiveMax"):
         piece = Piece("AdaptiveMaxPooling", (tuple(sizes),), _data_format(e))
         return single(piece, helpers=("AdaptiveMaxPooling",))
     return single(Piece(f"layers.{e.node.kind}", (collapse(sizes),), _data_format(e)))
 
 
-def _keras_window_overflows(n: int | None, m: int) -> bool:
+def _keras_window_overflows(n: int, m: int) -> bool:
     """Whether Keras' adaptive pooling of an axis of n positions to m pools a window longer than the axis."""
-    return n is not None and -(-n // m) + 1 > n
+    return -(-n // m) + 1 > n
